@@ -1,0 +1,175 @@
+package reconcile
+
+import (
+	"slices"
+	"sort"
+)
+
+// Attribute keys used in Change.Before and Change.After.
+const (
+	AttrUserName    = "userName"
+	AttrDisplayName = "displayName"
+	AttrEmail       = "email"
+	AttrGivenName   = "givenName"
+	AttrFamilyName  = "familyName"
+	AttrExternalID  = "externalId"
+	AttrActive      = "active"
+)
+
+// UserAttrs lists the string attributes a source decides, in report order.
+var UserAttrs = []string{AttrUserName, AttrDisplayName, AttrEmail, AttrGivenName, AttrFamilyName, AttrExternalID}
+
+func sourceAttr(u *User, key string) string {
+	switch key {
+	case AttrUserName:
+		return u.UserName
+	case AttrDisplayName:
+		return u.DisplayName
+	case AttrEmail:
+		return u.Email
+	case AttrGivenName:
+		return u.GivenName
+	case AttrFamilyName:
+		return u.FamilyName
+	case AttrExternalID:
+		return u.ExternalID
+	}
+	return ""
+}
+
+func appAttr(u *AppUser, key string) string {
+	switch key {
+	case AttrUserName:
+		return u.UserName
+	case AttrDisplayName:
+		return u.DisplayName
+	case AttrEmail:
+		return u.Email
+	case AttrGivenName:
+		return u.GivenName
+	case AttrFamilyName:
+		return u.FamilyName
+	case AttrExternalID:
+		return u.ExternalID
+	}
+	return ""
+}
+
+// userAttrs returns every attribute of a source user that is set.
+func userAttrs(u *User) map[string]any {
+	m := make(map[string]any, len(UserAttrs)+2)
+	for _, k := range UserAttrs {
+		if v := sourceAttr(u, k); v != "" || k == AttrUserName {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// attrDiff returns the attributes that differ between an app user and what
+// its source asserts: old values in before, new ones in after.
+func attrDiff(app *AppUser, su *User) (before, after map[string]any) {
+	for _, k := range UserAttrs {
+		o, n := appAttr(app, k), sourceAttr(su, k)
+		if o == n {
+			continue
+		}
+		if after == nil {
+			before, after = map[string]any{}, map[string]any{}
+		}
+		before[k], after[k] = o, n
+	}
+	return before, after
+}
+
+// groupChanges lists the groups a sync adds, renames or changes, and removes.
+func groupChanges(old, cur *Directory) []Change {
+	prev := map[string]*Group{}
+	if old != nil {
+		for i := range old.Groups {
+			prev[old.Groups[i].ID] = &old.Groups[i]
+		}
+	}
+	var out []Change
+	for i := range cur.Groups {
+		g := &cur.Groups[i]
+		o := prev[g.ID]
+		delete(prev, g.ID)
+		if o == nil {
+			out = append(out, Change{Kind: ChangeGroupCreate, Group: g.DisplayName,
+				After: map[string]any{"displayName": g.DisplayName, "members": len(g.Members)}})
+			continue
+		}
+		added, removed := memberDiff(o.Members, g.Members)
+		if o.DisplayName == g.DisplayName && added == 0 && removed == 0 {
+			continue
+		}
+		c := Change{Kind: ChangeGroupUpdate, Group: g.DisplayName,
+			Before: map[string]any{"members": len(o.Members)},
+			After:  map[string]any{"members": len(g.Members), "membersAdded": added, "membersRemoved": removed}}
+		if o.DisplayName != g.DisplayName {
+			c.Before["displayName"], c.After["displayName"] = o.DisplayName, g.DisplayName
+		}
+		out = append(out, c)
+	}
+	for _, o := range prev {
+		out = append(out, Change{Kind: ChangeGroupDelete, Group: o.DisplayName,
+			Before: map[string]any{"displayName": o.DisplayName, "members": len(o.Members)}})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Group < out[j].Group })
+	return out
+}
+
+// memberDiff counts the members added and removed between two member lists.
+func memberDiff(old, cur []string) (added, removed int) {
+	if slices.Equal(old, cur) {
+		return 0, 0
+	}
+	o := make(map[string]bool, len(old))
+	for _, m := range old {
+		o[m] = true
+	}
+	for _, m := range cur {
+		if o[m] {
+			delete(o, m)
+		} else {
+			added++
+		}
+	}
+	return added, len(o)
+}
+
+// sameDirectory reports whether two directories assert the same users,
+// groups and memberships, whatever their order.
+func sameDirectory(a, b *Directory) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if len(a.Users) != len(b.Users) || len(a.Groups) != len(b.Groups) {
+		return false
+	}
+	users := make(map[string]User, len(a.Users))
+	for _, u := range a.Users {
+		users[u.ID] = u
+	}
+	for _, u := range b.Users {
+		if o, ok := users[u.ID]; !ok || o != u {
+			return false
+		}
+	}
+	groups := make(map[string]*Group, len(a.Groups))
+	for i := range a.Groups {
+		groups[a.Groups[i].ID] = &a.Groups[i]
+	}
+	for i := range b.Groups {
+		g := &b.Groups[i]
+		o := groups[g.ID]
+		if o == nil || o.DisplayName != g.DisplayName || len(o.Members) != len(g.Members) {
+			return false
+		}
+		if added, removed := memberDiff(o.Members, g.Members); added+removed > 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,151 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// AddManualUser creates a user owned by no source, with the roles an admin
+// gives it (at least one, unless the rules have a default role).
+func (e *Engine) AddManualUser(ctx context.Context, u User, roles []string, actor string) (*Plan, error) {
+	if strings.TrimSpace(u.UserName) == "" {
+		return nil, Errorf(EINVALID, "userName is required")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rules, err := e.Rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(roles) == 0 && rules.DefaultRole != "" {
+		roles = []string{rules.DefaultRole}
+	}
+	var grants []Grant
+	for _, r := range roles {
+		if !rules.HasRole(r) {
+			return nil, Errorf(EINVALID, "unknown role %q (roles are %s)", r, quoteList(rules.RoleNames()))
+		}
+		if !slices.ContainsFunc(grants, func(g Grant) bool { return g.Role == r }) {
+			grants = append(grants, Grant{Role: r, Reason: ReasonManual})
+		}
+	}
+	switch existing, err := e.store.User(ctx, u.UserName); {
+	case err == nil:
+		return nil, Errorf(ECONFLICT, "userName %q already exists (owned by %s)", existing.UserName, ownerName(existing.Source))
+	case ErrorKind(err) != ENOTFOUND:
+		return nil, err
+	}
+	after := userAttrs(&u)
+	after[AttrActive] = true
+	after["roles"] = grantRoles(grants)
+	p := &Plan{Kind: KindManual, Source: Manual, Changes: []Change{{
+		Kind: ChangeCreate, User: u.UserName, Source: Manual, After: after, Grants: grants, Reason: "added by hand",
+	}}}
+	p.Summarize()
+	e.finish(p, actor, &rules)
+	return p, e.apply(ctx, p)
+}
+
+// DeactivateManualUser deactivates a manual user. Users owned by a source are
+// deprovisioned in their source, not by hand.
+func (e *Engine) DeactivateManualUser(ctx context.Context, ref, actor string) (*Plan, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u, err := e.store.User(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if u.Source != Manual {
+		return nil, Errorf(EINVALID, "user %q is owned by source %q: deprovision it there (unassign it in the IdP); only manual users are deactivated by hand", u.UserName, u.Source)
+	}
+	if !u.Active {
+		return nil, Errorf(EINVALID, "user %q is already inactive", u.UserName)
+	}
+	p := &Plan{Kind: KindManual, Source: Manual, Changes: []Change{deactivation(u, "deactivated by hand")}}
+	p.Summarize()
+	e.finish(p, actor, nil)
+	return p, e.apply(ctx, p)
+}
+
+// Push applies a push event: source (a SCIM push source) changed the users
+// with the given source ids. partial holds those users as the source now
+// asserts them, and their groups; an id missing from it was deleted. No
+// brake applies: each push names its users one by one.
+func (e *Engine) Push(ctx context.Context, source string, partial *Directory, ids []string, actor string) (*Plan, error) {
+	if _, sources := e.config(); !hasKey(sources, source) {
+		return nil, Errorf(ENOTFOUND, "source %q is not configured", source)
+	}
+	only := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		only[id] = true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rules, err := e.Rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in, err := e.input(ctx, &rules)
+	if err != nil {
+		return nil, err
+	}
+	in.Source, in.Fetched, in.Only = source, partial, only
+	p := e.finish(Diff(in), actor, &rules)
+	if p.Empty() {
+		return p, nil
+	}
+	return p, e.apply(ctx, p)
+}
+
+// Explanation tells why a user holds its roles.
+type Explanation struct {
+	User   AppUser     `json:"user"`
+	Grants []Grant     `json:"grants"`           // derived now from the stored source state and the rules
+	Groups []GroupPath `json:"groups,omitempty"` // every group the source puts the user in
+	Note   string      `json:"note,omitempty"`
+}
+
+// Explain derives a user's roles again and says which groups gave which
+// role, or why the default role applies.
+func (e *Engine) Explain(ctx context.Context, ref string) (*Explanation, error) {
+	u, err := e.store.User(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := e.Rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u.Roles = rules.SortRoles(u.Roles)
+	x := &Explanation{User: *u}
+	switch {
+	case u.Source == Manual:
+		for _, r := range u.Roles {
+			x.Grants = append(x.Grants, Grant{Role: r, Reason: ReasonManual})
+		}
+		x.Note = "manual user: its roles were given by an admin, no source or mapping changes them"
+		return x, nil
+	case !u.Active:
+		x.Note = "inactive: an inactive user holds no roles"
+		return x, nil
+	}
+	dir, err := e.store.Directory(ctx, u.Source)
+	if err != nil {
+		return nil, err
+	}
+	if _, sources := e.config(); !hasKey(sources, u.Source) {
+		x.Note = fmt.Sprintf("source %q is no longer configured", u.Source)
+	}
+	ev := newEvaluator(&rules, dir)
+	x.Grants = ev.grants(u.SourceID)
+	x.Groups = ev.paths(u.SourceID)
+	if len(x.Grants) == 1 && x.Grants[0].Reason == ReasonDefault {
+		x.Note = "default role: none of the user's groups is mapped to a role"
+	}
+	if !slices.Equal(grantRoles(x.Grants), u.Roles) {
+		x.Note = strings.TrimPrefix(x.Note+"; the roles derived now differ from those applied (a plan is pending)", "; ")
+	}
+	return x, nil
+}
