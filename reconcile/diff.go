@@ -156,7 +156,7 @@ func (d *differ) source(p *Plan, name string) {
 			continue
 		}
 		seen[app] = true
-		d.user(p, app, su, ev, old)
+		d.user(p, app, su, ev, old, "")
 	}
 	for _, u := range sortedUsers(d.owned[name]) {
 		if d.in.Only != nil && !d.in.Only[u.SourceID] {
@@ -231,7 +231,7 @@ func (d *differ) newUser(p *Plan, source string, su *User, ev *evaluator) {
 	// user's hand-given roles included), and its attributes follow the source.
 	adopted := *other
 	adopted.Source, adopted.SourceID = source, su.ID
-	d.user(p, &adopted, su, ev, nil)
+	d.user(p, &adopted, su, ev, nil, owner)
 }
 
 // stillAsserts reports whether a configured source's stored state still has the user.
@@ -244,7 +244,8 @@ func (d *differ) stillAsserts(source, id string) bool {
 }
 
 // user plans one app user against what its owning source asserts.
-func (d *differ) user(p *Plan, app *AppUser, su *User, ev, old *evaluator) {
+// adoptedFrom names the previous owner when the user is being adopted.
+func (d *differ) user(p *Plan, app *AppUser, su *User, ev, old *evaluator, adoptedFrom string) {
 	if !su.Active {
 		if app.Active {
 			p.Changes = append(p.Changes, deactivation(app, "inactive in the source"))
@@ -292,13 +293,16 @@ func (d *differ) user(p *Plan, app *AppUser, su *User, ev, old *evaluator) {
 		c := ref
 		c.Kind, c.Role = ChangeRevoke, r
 		c.Reason, c.Groups = d.revokeReason(r, want, old, su.ID)
+		if adoptedFrom != "" && c.Groups == nil && c.Reason != defaultOverridden {
+			c.Reason = fmt.Sprintf("adopted from %s: the source's groups decide its roles now", ownerName(adoptedFrom))
+		}
 		p.Changes = append(p.Changes, c)
 	}
 }
 
 func (d *differ) revokeReason(role string, want []Grant, old *evaluator, userID string) (string, []string) {
 	if role == d.in.Rules.DefaultRole && len(want) > 0 && want[0].Reason == ReasonGroup {
-		return "a mapped role takes precedence over the default role", nil
+		return defaultOverridden, nil
 	}
 	if !d.in.Rules.HasRole(role) {
 		return "the role is no longer in the catalogue", nil
@@ -315,6 +319,8 @@ func (d *differ) revokeReason(role string, want []Grant, old *evaluator, userID 
 	}
 	return "no mapped group gives this role any more", nil
 }
+
+const defaultOverridden = "a mapped role takes precedence over the default role"
 
 func grantReason(g Grant) string {
 	if g.Reason == ReasonDefault {

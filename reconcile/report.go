@@ -50,7 +50,7 @@ var sections = []struct{ kind, title, mark string }{
 	{ChangeGrant, "Role grants", "+"},
 	{ChangeRevoke, "Role revokes", "-"},
 	{ChangeAdopt, "Ownership changes", "~"},
-	{ChangeConflict, "Conflicts (not applied)", "!"},
+	{ChangeConflict, "Conflicts, not applied", "!"},
 	{ChangeGroupCreate, "Groups added", "+"},
 	{ChangeGroupUpdate, "Groups changed", "~"},
 	{ChangeGroupDelete, "Groups removed", "-"},
@@ -233,9 +233,9 @@ func anyStrings(v any) []string {
 func groupDetail(c *Change) string {
 	switch c.Kind {
 	case ChangeGroupCreate:
-		return fmt.Sprintf("%v members", c.After["members"])
+		return members(c.After["members"])
 	case ChangeGroupDelete:
-		return fmt.Sprintf("had %v members", c.Before["members"])
+		return "had " + members(c.Before["members"])
 	}
 	var parts []string
 	if n, ok := c.Before["displayName"]; ok {
@@ -245,4 +245,11 @@ func groupDetail(c *Change) string {
 		parts = append(parts, fmt.Sprintf("members %v → %v (+%v -%v)", c.Before["members"], c.After["members"], a, r))
 	}
 	return strings.Join(parts, "; ")
+}
+
+func members(n any) string {
+	if fmt.Sprint(n) == "1" {
+		return "1 member"
+	}
+	return fmt.Sprintf("%v members", n)
 }
