@@ -162,6 +162,9 @@ func (e *Engine) sync(ctx context.Context, src Source, brake Threshold, opt Sync
 		}
 	}
 	switch {
+	case opt.DryRun && p.Empty() && p.Directory == nil:
+		p.Status = StatusDryRun // nothing worth keeping
+		return p, nil
 	case opt.DryRun:
 		p.Status = StatusDryRun
 		return p, e.save(ctx, p)

@@ -145,7 +145,7 @@ func writeTextChange(w io.Writer, mark string, c *Change) {
 // Totals is the plan's closing line.
 func (p *Plan) Totals() string {
 	s := p.Summary
-	if p.Empty() && s.GroupCreate+s.GroupUpdate+s.GroupDelete == 0 {
+	if s.Create+s.Update+s.Reactivate+s.Deactivate+s.Grant+s.Revoke+s.Adopt+s.GroupCreate+s.GroupUpdate+s.GroupDelete == 0 {
 		if s.Conflict > 0 {
 			return fmt.Sprintf("No changes; %s.", plural(s.Conflict, "conflict", "conflicts"))
 		}

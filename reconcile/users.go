@@ -141,10 +141,10 @@ func (e *Engine) Explain(ctx context.Context, ref string) (*Explanation, error) 
 	ev := newEvaluator(&rules, dir)
 	x.Grants = ev.grants(u.SourceID)
 	x.Groups = ev.paths(u.SourceID)
-	if len(x.Grants) == 1 && x.Grants[0].Reason == ReasonDefault {
-		x.Note = "default role: none of the user's groups is mapped to a role"
-	}
-	if !slices.Equal(grantRoles(x.Grants), u.Roles) {
+	derived := grantRoles(x.Grants)
+	slices.Sort(derived)
+	applied := slices.Sorted(slices.Values(u.Roles))
+	if !slices.Equal(derived, applied) {
 		x.Note = strings.TrimPrefix(x.Note+"; the roles derived now differ from those applied (a plan is pending)", "; ")
 	}
 	return x, nil

@@ -1,0 +1,339 @@
+package reconcile_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/idpsync/idpsync/reconcile"
+	"github.com/idpsync/idpsync/store/sqlite"
+)
+
+// source is a pull source serving whatever directory (or error) it holds.
+type source struct {
+	name string
+	dir  *reconcile.Directory
+	err  error
+}
+
+func (s *source) Name() string { return s.name }
+
+func (s *source) Fetch(context.Context) (*reconcile.Directory, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	return connectortestClone(s.dir), nil
+}
+
+// connectortestClone deep-copies a directory so a test can keep editing its own.
+func connectortestClone(d *reconcile.Directory) *reconcile.Directory {
+	out := &reconcile.Directory{Users: slices.Clone(d.Users)}
+	for _, g := range d.Groups {
+		g.Members = slices.Clone(g.Members)
+		out.Groups = append(out.Groups, g)
+	}
+	return out
+}
+
+type fixture struct {
+	t      *testing.T
+	ctx    context.Context
+	store  reconcile.Store
+	engine *reconcile.Engine
+}
+
+func newFixture(t *testing.T, r *reconcile.Rules, sources ...string) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idpsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clock := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	e := reconcile.NewEngine(st, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		reconcile.WithClock(func() time.Time { clock = clock.Add(time.Second); return clock }))
+	brakes := map[string]reconcile.Threshold{}
+	for _, s := range sources {
+		brakes[s] = r.MaxDeactivations
+	}
+	if err := e.Configure(*r, brakes); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, ctx: ctx, store: st, engine: e}
+}
+
+func (f *fixture) sync(src reconcile.Source, opt reconcile.SyncOptions) *reconcile.Plan {
+	f.t.Helper()
+	if opt.Actor == "" {
+		opt.Actor = "test"
+	}
+	p, err := f.engine.Sync(f.ctx, src, opt)
+	if err != nil {
+		f.t.Fatalf("Sync(%s): %v", src.Name(), err)
+	}
+	return p
+}
+
+// roles returns every user's roles as "userName: [roles]" (inactive users marked), sorted.
+func (f *fixture) roles() []string {
+	f.t.Helper()
+	users, err := f.store.Users(f.ctx, reconcile.UserFilter{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []string
+	for _, u := range users {
+		s := u.UserName + ": " + joinRoles(u.Roles)
+		if !u.Active {
+			s += " (inactive)"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func joinRoles(r []string) string {
+	slices.Sort(r)
+	return "[" + join(r) + "]"
+}
+
+func join(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += " "
+		}
+		out += x
+	}
+	return out
+}
+
+func (f *fixture) changeCount() int {
+	f.t.Helper()
+	recs, err := f.store.Changes(f.ctx, reconcile.ChangeFilter{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return len(recs)
+}
+
+func wantRoles(t *testing.T, f *fixture, want ...string) {
+	t.Helper()
+	if got := f.roles(); !slices.Equal(got, want) {
+		t.Errorf("users:\n got %q\nwant %q", got, want)
+	}
+}
+
+func demo() *reconcile.Directory {
+	return dir([]reconcile.User{user("ann", true), user("bob", true), user("cat", true), user("dan", true)},
+		group("g1", "ph-admin", "ann"), group("g2", "ph-csm", "g3"), group("g3", "Engineering", "bob"))
+}
+
+func TestEngineSyncLifecycle(t *testing.T) {
+	f := newFixture(t, rules(func(r *reconcile.Rules) { r.MaxDeactivations = reconcile.Threshold{Count: 1} }), "hr")
+	src := &source{name: "hr", dir: demo()}
+
+	p := f.sync(src, reconcile.SyncOptions{})
+	if p.Status != reconcile.StatusApplied || p.Summary.Create != 4 {
+		t.Fatalf("first sync: status %q summary %+v", p.Status, p.Summary)
+	}
+	wantRoles(t, f, "ann@example.com: [Admin]", "bob@example.com: [CSM]", "cat@example.com: [Viewer]", "dan@example.com: [Viewer]")
+
+	t.Run("unchanged re-sync writes nothing", func(t *testing.T) {
+		before := f.changeCount()
+		p := f.sync(src, reconcile.SyncOptions{})
+		if p.Status != "" || p.ID != 0 || f.changeCount() != before {
+			t.Errorf("status %q id %d, changes %d → %d; want nothing written", p.Status, p.ID, before, f.changeCount())
+		}
+	})
+
+	t.Run("a failed fetch applies nothing and is recorded", func(t *testing.T) {
+		before := f.changeCount()
+		broken := &source{name: "hr", err: errors.New("connection reset")}
+		_, err := f.engine.Sync(f.ctx, broken, reconcile.SyncOptions{Trigger: "test"})
+		if err == nil {
+			t.Fatal("Sync with a failing fetch returned no error")
+		}
+		if f.changeCount() != before {
+			t.Error("a failed fetch wrote changes")
+		}
+		runs, err := f.store.Runs(f.ctx, "hr", 1)
+		if err != nil || len(runs) != 1 || runs[0].Outcome != reconcile.RunFailed || runs[0].Error == "" {
+			t.Errorf("last run = %+v, %v; want a failed run with its error", runs, err)
+		}
+	})
+
+	t.Run("an invalid directory applies nothing", func(t *testing.T) {
+		before := f.changeCount()
+		bad := &source{name: "hr", dir: dir([]reconcile.User{user("ann", true), user("ann", true)})}
+		if _, err := f.engine.Sync(f.ctx, bad, reconcile.SyncOptions{}); err == nil {
+			t.Fatal("Sync of a directory with a duplicate user returned no error")
+		}
+		if f.changeCount() != before {
+			t.Error("an invalid directory wrote changes")
+		}
+	})
+
+	t.Run("dry run saves a plan and applies nothing", func(t *testing.T) {
+		src.dir.Groups[0].Members = []string{"ann", "cat"}
+		before := f.changeCount()
+		p := f.sync(src, reconcile.SyncOptions{DryRun: true})
+		if p.Status != reconcile.StatusDryRun || p.ID == 0 || p.Summary.Grant != 1 {
+			t.Fatalf("dry run: status %q id %d summary %+v", p.Status, p.ID, p.Summary)
+		}
+		if f.changeCount() != before {
+			t.Error("a dry run wrote changes")
+		}
+		applied, err := f.engine.Approve(f.ctx, p.ID, "admin")
+		if err != nil || applied.Status != reconcile.StatusApplied {
+			t.Fatalf("Approve(dry run) = %v, %v", applied, err)
+		}
+		wantRoles(t, f, "ann@example.com: [Admin]", "bob@example.com: [CSM]", "cat@example.com: [Admin]", "dan@example.com: [Viewer]")
+	})
+
+	t.Run("over the brake the plan is held, then approved", func(t *testing.T) {
+		src.dir.Users = src.dir.Users[:2] // cat and dan leave
+		src.dir.Groups[0].Members = []string{"ann"}
+		before := f.changeCount()
+		p := f.sync(src, reconcile.SyncOptions{})
+		if p.Status != reconcile.StatusHeld || p.ID == 0 || p.Summary.Held != 2 {
+			t.Fatalf("status %q id %d summary %+v; want held", p.Status, p.ID, p.Summary)
+		}
+		if f.changeCount() != before {
+			t.Fatal("a held plan wrote changes")
+		}
+		if _, err := f.engine.Approve(f.ctx, p.ID, "admin"); err != nil {
+			t.Fatal(err)
+		}
+		wantRoles(t, f, "ann@example.com: [Admin]", "bob@example.com: [CSM]", "cat@example.com: [] (inactive)", "dan@example.com: [] (inactive)")
+		if _, err := f.engine.Approve(f.ctx, p.ID, "admin"); reconcile.ErrorKind(err) != reconcile.EINVALID {
+			t.Errorf("approving an applied plan again: %v, want invalid", err)
+		}
+	})
+
+	t.Run("reactivation restores the user and its roles", func(t *testing.T) {
+		src.dir.Users = append(src.dir.Users, user("cat", true))
+		src.dir.Groups[1].Members = append(src.dir.Groups[1].Members, "cat")
+		f.sync(src, reconcile.SyncOptions{})
+		wantRoles(t, f, "ann@example.com: [Admin]", "bob@example.com: [CSM]", "cat@example.com: [CSM]", "dan@example.com: [] (inactive)")
+	})
+
+	t.Run("a stale held plan is refused and writes nothing", func(t *testing.T) {
+		src.dir.Users = src.dir.Users[:1] // bob and cat leave: held
+		src.dir.Groups = src.dir.Groups[:1]
+		p := f.sync(src, reconcile.SyncOptions{})
+		if p.Status != reconcile.StatusHeld {
+			t.Fatalf("status %q, want held", p.Status)
+		}
+		// Meanwhile the brake is lifted and a sync applies a different change for bob.
+		src.dir.Users = []reconcile.User{user("ann", true), user("cat", true)}
+		if p2 := f.sync(src, reconcile.SyncOptions{ApproveHeld: true}); p2.Status != reconcile.StatusApplied {
+			t.Fatalf("approve-held sync: status %q", p2.Status)
+		}
+		before := f.changeCount()
+		if _, err := f.engine.Approve(f.ctx, p.ID, "admin"); reconcile.ErrorKind(err) != reconcile.ECONFLICT {
+			t.Errorf("Approve(stale plan) = %v, want a conflict", err)
+		}
+		if f.changeCount() != before {
+			t.Error("a stale plan wrote changes")
+		}
+	})
+}
+
+func TestEngineManualUsers(t *testing.T) {
+	f := newFixture(t, rules(), "hr")
+	if _, err := f.engine.AddManualUser(f.ctx, reconcile.User{UserName: "ops@example.com"}, []string{"Admin"}, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.engine.AddManualUser(f.ctx, reconcile.User{UserName: "x@example.com"}, []string{"Root"}, "admin"); reconcile.ErrorKind(err) != reconcile.EINVALID {
+		t.Errorf("unknown role: %v, want invalid", err)
+	}
+	if _, err := f.engine.AddManualUser(f.ctx, reconcile.User{UserName: "OPS@example.com"}, nil, "admin"); reconcile.ErrorKind(err) != reconcile.ECONFLICT {
+		t.Errorf("duplicate userName in another case: %v, want conflict", err)
+	}
+	f.sync(&source{name: "hr", dir: demo()}, reconcile.SyncOptions{})
+	f.sync(&source{name: "hr", dir: dir([]reconcile.User{user("ann", true)})}, reconcile.SyncOptions{ApproveHeld: true})
+	got := f.roles()
+	if !slices.Contains(got, "ops@example.com: [Admin]") {
+		t.Errorf("the manual user changed: %q", got)
+	}
+	if _, err := f.engine.DeactivateManualUser(f.ctx, "ann@example.com", "admin"); reconcile.ErrorKind(err) != reconcile.EINVALID {
+		t.Errorf("deactivating a source's user by hand: %v, want invalid", err)
+	}
+	if _, err := f.engine.DeactivateManualUser(f.ctx, "ops@example.com", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.roles(); !slices.Contains(got, "ops@example.com: [] (inactive)") {
+		t.Errorf("after deactivation: %q", got)
+	}
+}
+
+func TestEngineRulesAndRemoval(t *testing.T) {
+	f := newFixture(t, rules(), "hr", "okta")
+	f.sync(&source{name: "hr", dir: demo()}, reconcile.SyncOptions{})
+	f.sync(&source{name: "okta", dir: dir([]reconcile.User{user("eve", true)}, group("o1", "ph-admin", "eve"))}, reconcile.SyncOptions{})
+
+	admin := &reconcile.AdminRules{Mappings: []reconcile.Mapping{{Group: "Engineering", Role: "Admin", Origin: reconcile.OriginAdmin}}}
+	p, err := f.engine.PlanRules(f.ctx, admin, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := brief(p); !slices.Equal(got, []string{"grant bob Admin"}) {
+		t.Errorf("rules plan = %q", got)
+	}
+	if f.changeCount() == 0 {
+		t.Fatal("no changes logged by the syncs")
+	}
+	if err := f.engine.Apply(f.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if x, err := f.engine.Explain(f.ctx, "BOB@example.com"); err != nil || len(x.Grants) != 2 || x.Grants[1].Groups[0] != "Engineering" || x.Note != "" {
+		t.Errorf("Explain(bob) = %+v, %v", x, err)
+	}
+	if _, err := f.engine.PlanRules(f.ctx, &reconcile.AdminRules{Mappings: []reconcile.Mapping{{Group: "x", Role: "Nope"}}}, "admin"); reconcile.ErrorKind(err) != reconcile.EINVALID {
+		t.Errorf("mapping to an unknown role: %v, want invalid", err)
+	}
+
+	// okta leaves the configuration: its one user (100% of it) is held, then approved.
+	if err := f.engine.Configure(*rules(), map[string]reconcile.Threshold{"hr": reconcile.DefaultThreshold}); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := f.engine.Removed(f.ctx)
+	if err != nil || !slices.Equal(removed, []string{"okta"}) {
+		t.Fatalf("Removed() = %v, %v", removed, err)
+	}
+	p, err = f.engine.RemoveSource(f.ctx, "okta", reconcile.DefaultThreshold, reconcile.SyncOptions{Actor: "config"})
+	if err != nil || p.Status != reconcile.StatusHeld {
+		t.Fatalf("RemoveSource = %+v, %v; want held", p, err)
+	}
+	if _, err := f.engine.Approve(f.ctx, p.ID, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	wantRoles(t, f, "ann@example.com: [Admin]", "bob@example.com: [Admin CSM]", "cat@example.com: [Viewer]",
+		"dan@example.com: [Viewer]", "eve@example.com: [] (inactive)")
+	if d, _ := f.store.Directory(f.ctx, "okta"); d != nil {
+		t.Error("the removed source's state was kept")
+	}
+}
+
+func TestEnginePush(t *testing.T) {
+	f := newFixture(t, rules(), "scim")
+	partial := dir([]reconcile.User{user("ann", true)}, group("g1", "ph-admin", "ann"))
+	if _, err := f.engine.Push(f.ctx, "scim", partial, []string{"ann"}, "scim:scim"); err != nil {
+		t.Fatal(err)
+	}
+	wantRoles(t, f, "ann@example.com: [Admin]")
+	if _, err := f.engine.Push(f.ctx, "scim", dir(nil), []string{"ann"}, "scim:scim"); err != nil {
+		t.Fatal(err)
+	}
+	wantRoles(t, f, "ann@example.com: [] (inactive)")
+	if _, err := f.engine.Push(f.ctx, "nope", partial, []string{"ann"}, "x"); reconcile.ErrorKind(err) != reconcile.ENOTFOUND {
+		t.Errorf("push to an unknown source: %v", err)
+	}
+}
