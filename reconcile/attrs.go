@@ -3,6 +3,7 @@ package reconcile
 import (
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Attribute keys used in Change.Before and Change.After.
@@ -120,23 +121,30 @@ func groupChanges(old, cur *Directory) []Change {
 	return out
 }
 
-// memberDiff counts the members added and removed between two member lists.
+// memberDiff counts the members added and removed between two member lists
+// (members are unique within a list). It merges sorted lists: no maps.
 func memberDiff(old, cur []string) (added, removed int) {
 	if slices.Equal(old, cur) {
 		return 0, 0
 	}
-	o := make(map[string]bool, len(old))
-	for _, m := range old {
-		o[m] = true
+	if !slices.IsSorted(old) {
+		old = slices.Sorted(slices.Values(old))
 	}
-	for _, m := range cur {
-		if o[m] {
-			delete(o, m)
-		} else {
-			added++
+	if !slices.IsSorted(cur) {
+		cur = slices.Sorted(slices.Values(cur))
+	}
+	i, j := 0, 0
+	for i < len(old) && j < len(cur) {
+		switch strings.Compare(old[i], cur[j]) {
+		case 0:
+			i, j = i+1, j+1
+		case -1:
+			removed, i = removed+1, i+1
+		default:
+			added, j = added+1, j+1
 		}
 	}
-	return added, len(o)
+	return added + len(cur) - j, removed + len(old) - i
 }
 
 // sameDirectory reports whether two directories assert the same users,

@@ -154,7 +154,14 @@ func (e *evaluator) paths(userID string) []GroupPath {
 // first mapping that gives them, then the default role, then the rest of the
 // catalogue, then unknown names alphabetically.
 func (r *Rules) SortRoles(roles []string) []string {
-	rank := make(map[string]int, len(r.Roles)+len(r.Mappings))
+	return r.roleRank().sort(slices.Clone(roles))
+}
+
+// roleRank is the order SortRoles sorts by; build it once to sort many lists.
+type roleRank map[string]int
+
+func (r *Rules) roleRank() roleRank {
+	rank := make(roleRank, len(r.Roles)+len(r.Mappings))
 	add := func(name string) {
 		if _, ok := rank[name]; !ok {
 			rank[name] = len(rank)
@@ -169,8 +176,15 @@ func (r *Rules) SortRoles(roles []string) []string {
 	for _, x := range r.Roles {
 		add(x.Name)
 	}
-	out := slices.Clone(roles)
-	slices.SortStableFunc(out, func(a, b string) int {
+	return rank
+}
+
+// sort sorts roles in place and returns them.
+func (rank roleRank) sort(roles []string) []string {
+	if len(roles) < 2 {
+		return roles
+	}
+	slices.SortStableFunc(roles, func(a, b string) int {
 		ra, oka := rank[a]
 		rb, okb := rank[b]
 		switch {
@@ -183,7 +197,7 @@ func (r *Rules) SortRoles(roles []string) []string {
 		}
 		return strings.Compare(a, b)
 	})
-	return out
+	return roles
 }
 
 // Hash fingerprints what decides roles: the catalogue, the default role,

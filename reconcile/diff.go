@@ -54,10 +54,14 @@ func Diff(in Input) *Plan {
 		d.source(p, name)
 	}
 	if in.Remove {
+		var active []*AppUser
 		for _, u := range d.owned[in.Source] {
 			if u.Active {
-				p.Changes = append(p.Changes, deactivation(u, fmt.Sprintf("source %q was removed from the configuration", in.Source)))
+				active = append(active, u)
 			}
+		}
+		for _, u := range sortedUsers(active) {
+			p.Changes = append(p.Changes, deactivation(u, fmt.Sprintf("source %q was removed from the configuration", in.Source)))
 		}
 	}
 	if in.Fetched != nil {
@@ -76,10 +80,11 @@ type differ struct {
 	owned  map[string]map[string]*AppUser // owner → source id → user
 	byName map[string]*AppUser            // folded userName → user
 	ids    map[string]map[string]*User    // source → its directory's users by id, built on demand
+	rank   roleRank                       // the rules' role order, for revokes
 }
 
 func newDiffer(in Input) *differ {
-	d := &differ{in: in, owned: map[string]map[string]*AppUser{}, byName: make(map[string]*AppUser, len(in.Users)), ids: map[string]map[string]*User{}}
+	d := &differ{in: in, owned: map[string]map[string]*AppUser{}, byName: make(map[string]*AppUser, len(in.Users)), ids: map[string]map[string]*User{}, rank: in.Rules.roleRank()}
 	for i := range in.Users {
 		u := &in.Users[i]
 		d.byName[FoldName(u.UserName)] = u
@@ -122,15 +127,16 @@ func (d *differ) source(p *Plan, name string) {
 	}
 	fresh := name == d.in.Source && d.in.Fetched != nil
 	ev := newEvaluator(d.in.Rules, dir)
-	var old *evaluator
-	if fresh {
-		old = newEvaluator(d.in.Rules, d.in.States[name])
+	// The previous state's evaluator names the groups a user left; it is
+	// built only when a revoke needs it.
+	var prev *evaluator
+	old := func() *evaluator {
+		if prev == nil && fresh {
+			prev = newEvaluator(d.in.Rules, d.in.States[name])
+		}
+		return prev
 	}
-	users := make([]*User, len(dir.Users))
-	for i := range dir.Users {
-		users[i] = &dir.Users[i]
-	}
-	sort.Slice(users, func(i, j int) bool { return FoldName(users[i].UserName) < FoldName(users[j].UserName) })
+	users := byFoldedName(dir.Users)
 	seen := make(map[*AppUser]bool, len(users))
 	for _, su := range users {
 		if fresh && d.in.Only != nil && !d.in.Only[su.ID] {
@@ -158,13 +164,14 @@ func (d *differ) source(p *Plan, name string) {
 		seen[app] = true
 		d.user(p, app, su, ev, old, "")
 	}
-	for _, u := range sortedUsers(d.owned[name]) {
-		if d.in.Only != nil && !d.in.Only[u.SourceID] {
-			continue
+	var gone []*AppUser
+	for _, u := range d.owned[name] {
+		if !seen[u] && u.Active && (d.in.Only == nil || d.in.Only[u.SourceID]) {
+			gone = append(gone, u)
 		}
-		if !seen[u] && u.Active {
-			p.Changes = append(p.Changes, deactivation(u, fmt.Sprintf("no longer in source %q", name)))
-		}
+	}
+	for _, u := range sortedUsers(gone) {
+		p.Changes = append(p.Changes, deactivation(u, fmt.Sprintf("no longer in source %q", name)))
 	}
 }
 
@@ -231,7 +238,7 @@ func (d *differ) newUser(p *Plan, source string, su *User, ev *evaluator) {
 	// user's hand-given roles included), and its attributes follow the source.
 	adopted := *other
 	adopted.Source, adopted.SourceID = source, su.ID
-	d.user(p, &adopted, su, ev, nil, owner)
+	d.user(p, &adopted, su, ev, func() *evaluator { return nil }, owner)
 }
 
 // stillAsserts reports whether a configured source's stored state still has the user.
@@ -245,7 +252,7 @@ func (d *differ) stillAsserts(source, id string) bool {
 
 // user plans one app user against what its owning source asserts.
 // adoptedFrom names the previous owner when the user is being adopted.
-func (d *differ) user(p *Plan, app *AppUser, su *User, ev, old *evaluator, adoptedFrom string) {
+func (d *differ) user(p *Plan, app *AppUser, su *User, ev *evaluator, old func() *evaluator, adoptedFrom string) {
 	if !su.Active {
 		if app.Active {
 			p.Changes = append(p.Changes, deactivation(app, "inactive in the source"))
@@ -286,10 +293,13 @@ func (d *differ) user(p *Plan, app *AppUser, su *User, ev, old *evaluator, adopt
 			p.Changes = append(p.Changes, c)
 		}
 	}
-	for _, r := range d.in.Rules.SortRoles(current) {
-		if slices.ContainsFunc(want, func(g Grant) bool { return g.Role == r }) {
-			continue
+	var gone []string
+	for _, r := range current {
+		if !slices.ContainsFunc(want, func(g Grant) bool { return g.Role == r }) {
+			gone = append(gone, r)
 		}
+	}
+	for _, r := range d.rank.sort(gone) {
 		c := ref
 		c.Kind, c.Role = ChangeRevoke, r
 		c.Reason, c.Groups = d.revokeReason(r, want, old, su.ID)
@@ -300,14 +310,14 @@ func (d *differ) user(p *Plan, app *AppUser, su *User, ev, old *evaluator, adopt
 	}
 }
 
-func (d *differ) revokeReason(role string, want []Grant, old *evaluator, userID string) (string, []string) {
+func (d *differ) revokeReason(role string, want []Grant, oldEv func() *evaluator, userID string) (string, []string) {
 	if role == d.in.Rules.DefaultRole && len(want) > 0 && want[0].Reason == ReasonGroup {
 		return defaultOverridden, nil
 	}
 	if !d.in.Rules.HasRole(role) {
 		return "the role is no longer in the catalogue", nil
 	}
-	if old != nil {
+	if old := oldEv(); old != nil {
 		for _, g := range old.grants(userID) {
 			if g.Role == role && g.Reason == ReasonGroup {
 				return "left " + strings.Join(g.Groups, ", "), g.Groups
@@ -355,12 +365,28 @@ func deactivation(u *AppUser, reason string) Change {
 	}
 }
 
-func sortedUsers(m map[string]*AppUser) []*AppUser {
-	out := make([]*AppUser, 0, len(m))
-	for _, u := range m {
-		out = append(out, u)
+// sortedUsers sorts app users by folded userName, in place.
+func sortedUsers(us []*AppUser) []*AppUser {
+	sort.Slice(us, func(i, j int) bool { return FoldName(us[i].UserName) < FoldName(us[j].UserName) })
+	return us
+}
+
+// byFoldedName returns pointers to the users sorted by folded userName,
+// folding each name once.
+func byFoldedName(users []User) []*User {
+	type keyed struct {
+		key string
+		u   *User
 	}
-	sort.Slice(out, func(i, j int) bool { return FoldName(out[i].UserName) < FoldName(out[j].UserName) })
+	ks := make([]keyed, len(users))
+	for i := range users {
+		ks[i] = keyed{FoldName(users[i].UserName), &users[i]}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	out := make([]*User, len(ks))
+	for i, k := range ks {
+		out[i] = k.u
+	}
 	return out
 }
 

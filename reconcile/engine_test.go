@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idpsync/idpsync/connectors/connectortest"
 	"github.com/idpsync/idpsync/reconcile"
 	"github.com/idpsync/idpsync/store/sqlite"
 )
@@ -27,17 +28,7 @@ func (s *source) Fetch(context.Context) (*reconcile.Directory, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	return connectortestClone(s.dir), nil
-}
-
-// connectortestClone deep-copies a directory so a test can keep editing its own.
-func connectortestClone(d *reconcile.Directory) *reconcile.Directory {
-	out := &reconcile.Directory{Users: slices.Clone(d.Users)}
-	for _, g := range d.Groups {
-		g.Members = slices.Clone(g.Members)
-		out.Groups = append(out.Groups, g)
-	}
-	return out
+	return connectortest.Clone(s.dir), nil
 }
 
 type fixture struct {

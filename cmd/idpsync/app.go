@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+
+	"github.com/idpsync/idpsync"
+	"github.com/idpsync/idpsync/config"
+	"github.com/idpsync/idpsync/reconcile"
+	"github.com/idpsync/idpsync/store/sqlite"
+)
+
+// app is an opened idpsync: configuration, store, engine and sources.
+type app struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	store   reconcile.Store
+	engine  *reconcile.Engine
+	sources map[string]reconcile.Source // the enabled pull sources, by name
+	stdout  io.Writer
+}
+
+// loadConfig finds and loads the configuration: --config, ./config.toml,
+// /etc/idpsync/config.toml, or the built-in default.
+func (c *cli) loadConfig() (*config.Config, error) {
+	path, err := config.Find(c.configPath)
+	if err != nil {
+		return nil, err
+	}
+	var cfg *config.Config
+	if path == "" {
+		cfg, err = config.Parse(bytes.NewReader(idpsync.DefaultConfig))
+	} else {
+		cfg, err = config.Load(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// open loads the configuration and opens the store, the engine and the sources.
+func (c *cli) open(ctx context.Context) (*app, error) {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	log := newLogger(cfg.Log.Level, cfg.Log.Format, c.stderr)
+	st, err := sqlite.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, store: st, stdout: c.stdout, sources: map[string]reconcile.Source{}}
+	a.engine = reconcile.NewEngine(st, log)
+	if err := a.configure(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// configure hands the configuration's rules and sources to the engine and
+// opens the enabled pull sources.
+func (a *app) configure() error {
+	global := a.cfg.Rules().MaxDeactivations
+	brakes := map[string]reconcile.Threshold{}
+	sources := map[string]reconcile.Source{}
+	for i := range a.cfg.Sources {
+		s := &a.cfg.Sources[i]
+		brakes[s.Name] = s.Threshold(global)
+		if !s.IsEnabled() {
+			continue
+		}
+		src, err := openSource(s, a.log.With("source", s.Name))
+		if err != nil {
+			return fmt.Errorf("source %q: %w", s.Name, err)
+		}
+		if src != nil {
+			sources[s.Name] = src
+		}
+	}
+	if err := a.engine.Configure(a.cfg.Rules(), brakes); err != nil {
+		return err
+	}
+	a.sources = sources
+	return nil
+}
+
+// openSource opens a pull source by type; push sources return nil.
+func openSource(s *config.Source, log *slog.Logger) (reconcile.Source, error) {
+	switch s.Type {
+	case "file":
+		return s.File.Open(s.Name, log)
+	}
+	return nil, fmt.Errorf("source type %q cannot be pulled", s.Type)
+}
+
+func (a *app) close() error { return a.store.Close() }
+
+// pullSources returns the enabled pull sources to run: all, or the one named.
+func (a *app) pullSources(name string) ([]reconcile.Source, error) {
+	if name != "" {
+		s := a.cfg.Source(name)
+		switch {
+		case s == nil:
+			return nil, reconcile.Errorf(reconcile.ENOTFOUND, "no source named %q in %s", name, a.cfg.Describe())
+		case !s.IsEnabled():
+			return nil, reconcile.Errorf(reconcile.EINVALID, "source %q is disabled (enabled = false)", name)
+		case a.sources[name] == nil:
+			return nil, reconcile.Errorf(reconcile.EINVALID, "source %q (type %s) is not pulled", name, s.Type)
+		}
+		return []reconcile.Source{a.sources[name]}, nil
+	}
+	names := make([]string, 0, len(a.sources))
+	for n := range a.sources {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]reconcile.Source, len(names))
+	for i, n := range names {
+		out[i] = a.sources[n]
+	}
+	return out, nil
+}
+
+// withApp runs fn with an opened app and closes it afterwards.
+func (c *cli) withApp(ctx context.Context, fn func(*app) error) error {
+	a, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	return fn(a)
+}
+
+func newLogger(level, format string, w io.Writer) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level)) // validated with the config
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,61 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+
+	"github.com/idpsync/idpsync/reconcile"
+)
+
+// Changes returns change-log records with Seq > f.After, oldest first, at
+// most f.Limit of them (0: all), only f.UserID's when it is set.
+func (s *Store) Changes(ctx context.Context, f reconcile.ChangeFilter) ([]reconcile.ChangeRecord, error) {
+	if f.Limit < 0 {
+		return nil, reconcile.Errorf(reconcile.EINVALID, "changes: negative limit")
+	}
+	query := `SELECT seq, time, plan_id, actor, kind, user_id, user_name, source, source_id, group_name, role,
+		groups, grants, reason, before, after FROM change_log WHERE seq > ?`
+	args := []any{f.After}
+	if f.UserID != "" {
+		// user_id <> '' lets SQLite use the partial index change_log_user.
+		query, args = query+" AND user_id = ? AND user_id <> ''", append(args, f.UserID)
+	}
+	query += " ORDER BY seq"
+	if f.Limit > 0 {
+		query, args = query+" LIMIT ?", append(args, f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, dbError(err, "read the change log")
+	}
+	defer rows.Close()
+	var out []reconcile.ChangeRecord
+	for rows.Next() {
+		var (
+			r                             reconcile.ChangeRecord
+			t                             string
+			groups, grants, before, after sql.NullString
+		)
+		if err := rows.Scan(&r.Seq, &t, &r.PlanID, &r.Actor, &r.Kind, &r.UserID, &r.User, &r.Source, &r.SourceID,
+			&r.Group, &r.Role, &groups, &grants, &r.Reason, &before, &after); err != nil {
+			return nil, dbError(err, "read the change log")
+		}
+		if r.Time, err = parseTime(t); err != nil {
+			return nil, err
+		}
+		for _, col := range []struct {
+			s sql.NullString
+			v any
+		}{{groups, &r.Groups}, {grants, &r.Grants}, {before, &r.Before}, {after, &r.After}} {
+			if !col.s.Valid {
+				continue
+			}
+			if err := json.Unmarshal([]byte(col.s.String), col.v); err != nil {
+				return nil, reconcile.Errorf(reconcile.EINTERNAL, "change %d: stored JSON: %w", r.Seq, err)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, dbError(rows.Err(), "read the change log")
+}
