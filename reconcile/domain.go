@@ -124,7 +124,7 @@ type AppUser struct {
 	Active      bool      `json:"active"`
 	Source      string    `json:"source"`             // owner: a source name, or Manual
 	SourceID    string    `json:"sourceId,omitempty"` // the owner's id for the user ("" for manual users)
-	Roles       []string  `json:"roles"`              // in mapping order; why a user holds a role is derived (Explain), not stored
+	Roles       []string  `json:"roles"`              // stores return them by name; Rules.SortRoles puts them in mapping order. Why a user holds a role is derived (Explain), not stored
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`
 }

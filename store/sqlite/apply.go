@@ -71,7 +71,7 @@ func (s *Store) Apply(ctx context.Context, p *reconcile.Plan) (err error) {
 	if err != nil {
 		return err
 	}
-	a, err := newApplier(ctx, tx, p, id, now, enc)
+	a, err := newApplier(ctx, tx, p, id, now, enc, len(creates))
 	if err != nil {
 		return err
 	}

@@ -25,9 +25,8 @@ type applier struct {
 
 	getUser, putUser, grant, revoke, dropRoles, touch *sql.Stmt
 
-	creates     []newUser         // inserted by flush
-	createdKeys map[string]string // their keys → userNames
-	log         *batch
+	creates []newUser // inserted by flush
+	log     *batch
 }
 
 // userRow is an app user's columns that changes check and set.
@@ -56,12 +55,11 @@ func (u *userRow) attr(key string) *string {
 	return nil
 }
 
-func newApplier(ctx context.Context, tx *sql.Tx, p *reconcile.Plan, id int64, now time.Time, enc *planEncoder) (*applier, error) {
+func newApplier(ctx context.Context, tx *sql.Tx, p *reconcile.Plan, id int64, now time.Time, enc *planEncoder, creates int) (*applier, error) {
 	a := &applier{ctx: ctx, tx: tx, p: p, planID: id, label: planLabel(id), now: formatTime(now), enc: enc,
-		users: map[string]*userRow{}, createdKeys: map[string]string{}}
+		users: map[string]*userRow{}, creates: make([]newUser, 0, creates)}
 	a.log = newBatch(tx, `INSERT INTO change_log (time, plan_id, actor, kind, user_id, user_name, source,
-		source_id, group_name, role, groups, grants, reason, before, after) `,
-		"(@1, @2, @3, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", a.now, id, p.Actor)
+		source_id, group_name, role, groups, grants, reason, before, after) VALUES `, 15)
 	for _, st := range []struct {
 		stmt **sql.Stmt
 		sql  string

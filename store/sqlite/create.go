@@ -18,7 +18,7 @@ type newUser struct {
 	active bool
 	source string
 	srcID  string
-	roles  []string
+	grants []reconcile.Grant // the plan's: roles may repeat
 }
 
 // createKey returns the unique key of a create's userName ("" if it has none).
@@ -53,18 +53,12 @@ func (a *applier) create(i int, c *reconcile.Change) error {
 	if c.Source == "" {
 		return reconcile.Errorf(reconcile.EINVALID, "%s: create of user %q: no source (owner)", a.label, name)
 	}
-	if other, dup := a.createdKeys[u.key]; dup {
-		return reconcile.Errorf(reconcile.ECONFLICT, "%s creates userName %q twice (also as %q)", a.label, name, other)
-	}
-	a.createdKeys[u.key] = name
 	for j, g := range c.Grants {
 		if g.Role == "" {
 			return reconcile.Errorf(reconcile.EINVALID, "%s: create of user %q: grant %d names no role", a.label, name, j)
 		}
-		if !slices.Contains(u.roles, g.Role) {
-			u.roles = append(u.roles, g.Role)
-		}
 	}
+	u.grants = c.Grants
 	a.creates = append(a.creates, u)
 	return nil
 }
@@ -74,9 +68,13 @@ func (a *applier) create(i int, c *reconcile.Change) error {
 // its userName index are appended to rather than written all over.
 func (a *applier) insertCreates() error {
 	slices.SortFunc(a.creates, func(x, y newUser) int { return cmp.Compare(x.key, y.key) })
+	for i := 1; i < len(a.creates); i++ {
+		if x, y := &a.creates[i-1], &a.creates[i]; x.key == y.key {
+			return reconcile.Errorf(reconcile.ECONFLICT, "%s creates userName %q twice (also as %q)", a.label, y.attrs[0], x.attrs[0])
+		}
+	}
 	users := newBatch(a.tx, `INSERT INTO users (id, user_name, user_key, display_name, email, given_name,
-		family_name, external_id, active, source, source_id, created_at, updated_at) `,
-		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, @1, @1)", a.now)
+		family_name, external_id, active, source, source_id, created_at, updated_at) VALUES `, 13)
 	defer users.close()
 	start := 0 // the first create of the batch being filled
 	for i := range a.creates {
@@ -85,7 +83,7 @@ func (a *applier) insertCreates() error {
 			start = i
 		}
 		err := users.add(a.ctx, u.id, u.attrs[0], u.key, u.attrs[1], u.attrs[2], u.attrs[3], u.attrs[4], u.attrs[5],
-			boolInt(u.active), u.source, u.srcID)
+			boolInt(u.active), u.source, u.srcID, a.now, a.now)
 		if err != nil {
 			return a.createError(err, a.creates[start:i+1])
 		}
@@ -94,11 +92,15 @@ func (a *applier) insertCreates() error {
 		return a.createError(err, a.creates[start:])
 	}
 
-	roles := newBatch(a.tx, "INSERT INTO user_roles (user_id, role) ", "(?, ?)")
+	roles := newBatch(a.tx, "INSERT INTO user_roles (user_id, role) VALUES ", 2)
 	defer roles.close()
 	for i := range a.creates {
-		for _, r := range a.creates[i].roles {
-			if err := roles.add(a.ctx, a.creates[i].id, r); err != nil {
+		u := &a.creates[i]
+		for j, g := range u.grants {
+			if slices.ContainsFunc(u.grants[:j], func(h reconcile.Grant) bool { return h.Role == g.Role }) {
+				continue // a role given twice
+			}
+			if err := roles.add(a.ctx, u.id, g.Role); err != nil {
 				return dbError(err, "apply %s: insert roles", a.label)
 			}
 		}
@@ -107,7 +109,7 @@ func (a *applier) insertCreates() error {
 }
 
 // createError explains a failed insert of creates: a userName already taken.
-// (A plan creating one name twice was refused before.) The failed statement
+// (A plan creating one name twice was refused before inserting.) The failed statement
 // inserted none of batch, so a user found under one of its keys is the one in
 // the way.
 func (a *applier) createError(err error, batch []newUser) error {
@@ -141,7 +143,7 @@ func (a *applier) logChange(i int, c *reconcile.Change) error {
 			userName = u.userName
 		}
 	}
-	err = a.log.add(a.ctx, c.Kind, c.UserID, userName, c.Source, c.SourceID,
+	err = a.log.add(a.ctx, a.now, a.planID, a.p.Actor, c.Kind, c.UserID, userName, c.Source, c.SourceID,
 		c.Group, c.Role, cols.groups, cols.grants, c.Reason, cols.before, cols.after)
 	return dbError(err, "apply %s: append to the change log", a.label)
 }

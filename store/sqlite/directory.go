@@ -177,7 +177,7 @@ func (w *dirWriter) users(users []reconcile.User) (err error) {
 		}
 	}
 	ins := newBatch(w.tx, `INSERT INTO source_users (source_pk, id, user_name, display_name, email,
-		given_name, family_name, external_id, active) `, "(@1, ?, ?, ?, ?, ?, ?, ?, ?)", w.pk)
+		given_name, family_name, external_id, active) VALUES `, 9)
 	var upd, del *sql.Stmt
 	defer func() { ins.close(); closeStmts(upd, del) }()
 	for i := range users {
@@ -193,7 +193,7 @@ func (w *dirWriter) users(users []reconcile.User) (err error) {
 					u.ExternalID, boolInt(u.Active), w.pk, u.ID)
 			}
 		} else {
-			err = ins.add(w.ctx, u.ID, u.UserName, u.DisplayName, u.Email, u.GivenName, u.FamilyName,
+			err = ins.add(w.ctx, w.pk, u.ID, u.UserName, u.DisplayName, u.Email, u.GivenName, u.FamilyName,
 				u.ExternalID, boolInt(u.Active))
 		}
 		if err != nil {
@@ -229,7 +229,7 @@ func (w *dirWriter) groups(groups []reconcile.Group) (err error) {
 			return w.err(err, "group")
 		}
 	}
-	members := newBatch(w.tx, "INSERT INTO source_members (group_pk, member) ", "(?, ?)")
+	members := newBatch(w.tx, "INSERT INTO source_members (group_pk, member) VALUES ", 2)
 	var ins, upd, del, delMember *sql.Stmt
 	defer func() { members.close(); closeStmts(ins, upd, del, delMember) }()
 	var buf []byte

@@ -79,16 +79,16 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err // up to date: opening writes nothing
 	}
 	for _, m := range ms {
-		if err := s.apply(ctx, m, len(ms)); err != nil {
+		if err := s.applyMigration(ctx, m, len(ms)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// apply runs one migration unless the database already has it (another
+// applyMigration runs one migration unless the database already has it (another
 // process may have migrated it since we looked).
-func (s *Store) apply(ctx context.Context, m migration, latest int) error {
+func (s *Store) applyMigration(ctx context.Context, m migration, latest int) error {
 	tx, err := s.writeTx(ctx)
 	if err != nil {
 		return reconcile.Errorf(reconcile.EINTERNAL, "database %s: migration %s: %w", s.path, m.name, err)

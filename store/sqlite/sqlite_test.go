@@ -144,12 +144,19 @@ func TestSurvivesReopen(t *testing.T) {
 }
 
 func TestClock(t *testing.T) {
-	at := time.Date(2025, 6, 7, 8, 9, 10, 123456789, time.FixedZone("CEST", 2*3600))
-	s := openTemp(t, sqlite.WithClock(func() time.Time { return at }))
+	created := time.Date(2025, 6, 7, 8, 9, 10, 123456789, time.FixedZone("CEST", 2*3600))
+	now := created
+	s := openTemp(t, sqlite.WithClock(func() time.Time { return now }))
 	ctx := t.Context()
 	p := &reconcile.Plan{Kind: reconcile.KindManual, Actor: "test", Changes: []reconcile.Change{{Kind: reconcile.ChangeCreate,
 		User: "alice", Source: reconcile.Manual, After: map[string]any{"userName": "alice"}}}}
 	if err := s.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	now = created.Add(time.Hour)
+	q := &reconcile.Plan{Kind: reconcile.KindManual, Actor: "test", Changes: []reconcile.Change{{Kind: reconcile.ChangeGrant,
+		User: "alice", UserID: p.Changes[0].UserID, Role: "viewer"}}}
+	if err := s.Apply(ctx, q); err != nil {
 		t.Fatal(err)
 	}
 	u, err := s.User(ctx, "alice")
@@ -164,10 +171,18 @@ func TestClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for what, got := range map[string]time.Time{"createdAt": u.CreatedAt, "updatedAt": u.UpdatedAt,
-		"change time": cs[0].Time, "plan createdAt": stored.CreatedAt} {
-		if !got.Equal(at) || got.Location() != time.UTC {
-			t.Errorf("%s = %v, want %v in UTC", what, got, at.UTC())
+	for _, tc := range []struct {
+		what      string
+		got, want time.Time
+	}{
+		{"createdAt", u.CreatedAt, created},
+		{"updatedAt (a role granted later)", u.UpdatedAt, now},
+		{"create's change time", cs[0].Time, created},
+		{"grant's change time", cs[1].Time, now},
+		{"plan createdAt", stored.CreatedAt, created},
+	} {
+		if !tc.got.Equal(tc.want) || tc.got.Location() != time.UTC {
+			t.Errorf("%s = %v, want %v in UTC", tc.what, tc.got, tc.want.UTC())
 		}
 	}
 }

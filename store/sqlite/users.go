@@ -3,47 +3,68 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"strings"
 
 	"github.com/idpsync/idpsync/reconcile"
 )
 
-// userColumns selects an app user and its roles (a JSON array, sorted).
+// userColumns selects an app user, without its roles (see readRoles).
 const userColumns = `u.id, u.user_name, u.display_name, u.email, u.given_name, u.family_name,
-	u.external_id, u.active, u.source, u.source_id, u.created_at, u.updated_at,
-	(SELECT json_group_array(r.role ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.id)`
+	u.external_id, u.active, u.source, u.source_id, u.created_at, u.updated_at`
 
 // scanUser reads a row selected with userColumns.
 func scanUser(sc interface{ Scan(...any) error }, u *reconcile.AppUser) error {
-	var created, updated, roles string
+	var created, updated string
 	err := sc.Scan(&u.ID, &u.UserName, &u.DisplayName, &u.Email, &u.GivenName, &u.FamilyName,
-		&u.ExternalID, &u.Active, &u.Source, &u.SourceID, &created, &updated, &roles)
+		&u.ExternalID, &u.Active, &u.Source, &u.SourceID, &created, &updated)
 	if err != nil {
 		return err
 	}
 	if u.CreatedAt, err = parseTime(created); err != nil {
 		return err
 	}
-	if u.UpdatedAt, err = parseTime(updated); err != nil {
-		return err
-	}
-	u.Roles, err = decodeRoles(roles)
+	u.UpdatedAt, err = parseTime(updated)
+	u.Roles = []string{} // [] rather than null for API callers; readRoles fills it
 	return err
 }
 
-// decodeRoles reads a JSON array of role names; an empty one is a non-nil
-// empty slice, so that API callers see [] rather than null.
-func decodeRoles(s string) ([]string, error) {
-	if s == "[]" || s == "" {
-		return []string{}, nil
+// readRoles fills in the roles of users, sorted by name. ids selects the
+// users' ids (a subquery with its args), or is "" for every user. Reading
+// them in one ordered pass is cheaper than a subquery per user.
+func readRoles(ctx context.Context, tx *sql.Tx, users []reconcile.AppUser, ids string, args ...any) error {
+	if len(users) == 0 {
+		return nil
 	}
-	var roles []string
-	if err := json.Unmarshal([]byte(s), &roles); err != nil {
-		return nil, reconcile.Errorf(reconcile.EINTERNAL, "stored roles %q: %w", s, err)
+	index := make(map[string]int, len(users))
+	for i := range users {
+		index[users[i].ID] = i
 	}
-	return roles, nil
+	query := "SELECT user_id, role FROM user_roles"
+	if ids != "" {
+		query += " WHERE user_id IN (" + ids + ")"
+	}
+	rows, err := tx.QueryContext(ctx, query+" ORDER BY user_id, role", args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var id, role string
+	cur := -1
+	for rows.Next() {
+		if err := rows.Scan(&id, &role); err != nil {
+			return err
+		}
+		if cur < 0 || users[cur].ID != id {
+			i, ok := index[id]
+			if !ok {
+				continue
+			}
+			cur = i
+		}
+		users[cur].Roles = append(users[cur].Roles, role)
+	}
+	return rows.Err()
 }
 
 // Users lists app users matching f, ordered by userName (case-insensitive).
@@ -72,29 +93,41 @@ func (s *Store) Users(ctx context.Context, f reconcile.UserFilter) ([]reconcile.
 			OR instr(idpsync_lower(u.email), ?) > 0)`)
 		args = append(args, q, q, q)
 	}
-	query := "SELECT " + userColumns + " FROM users u"
+	from := " FROM users u"
 	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
+		from += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY u.user_key"
+	from += " ORDER BY u.user_key"
 	if f.Limit > 0 || f.Offset > 0 {
 		limit := f.Limit
 		if limit == 0 {
 			limit = -1 // SQLite: no limit
 		}
-		query += " LIMIT ? OFFSET ?"
+		from += " LIMIT ? OFFSET ?"
 		args = append(args, limit, f.Offset)
 	}
 
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	tx, err := s.readTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var out []reconcile.AppUser
+	switch {
+	case f.Limit > 0:
+		out = make([]reconcile.AppUser, 0, min(f.Limit, 1024))
+	case len(where) == 0:
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&n); err != nil {
+			return nil, dbError(err, "list users")
+		}
+		out = make([]reconcile.AppUser, 0, n)
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT "+userColumns+from, args...)
 	if err != nil {
 		return nil, dbError(err, "list users")
 	}
 	defer rows.Close()
-	var out []reconcile.AppUser
-	if f.Limit > 0 {
-		out = make([]reconcile.AppUser, 0, min(f.Limit, 1024))
-	}
 	for rows.Next() {
 		out = append(out, reconcile.AppUser{})
 		if err := scanUser(rows, &out[len(out)-1]); err != nil {
@@ -104,16 +137,29 @@ func (s *Store) Users(ctx context.Context, f reconcile.UserFilter) ([]reconcile.
 	if err := rows.Err(); err != nil {
 		return nil, dbError(err, "list users")
 	}
+	rows.Close()
+	ids := ""
+	if len(where) > 0 || f.Limit > 0 || f.Offset > 0 {
+		ids = "SELECT u.id" + from
+	}
+	if err := readRoles(ctx, tx, out, ids, args...); err != nil {
+		return nil, dbError(err, "list users: roles")
+	}
 	return out, nil
 }
 
 // User finds an app user by id or, failing that, by userName
 // (case-insensitive); ENOTFOUND if neither matches.
 func (s *Store) User(ctx context.Context, ref string) (*reconcile.AppUser, error) {
+	tx, err := s.readTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
 	var u reconcile.AppUser
-	err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?", ref), &u)
+	err = scanUser(tx.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?", ref), &u)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.user_key = ?",
+		err = scanUser(tx.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users u WHERE u.user_key = ?",
 			reconcile.FoldName(ref)), &u)
 	}
 	switch {
@@ -122,7 +168,11 @@ func (s *Store) User(ctx context.Context, ref string) (*reconcile.AppUser, error
 	case err != nil:
 		return nil, dbError(err, "find user %q", ref)
 	}
-	return &u, nil
+	users := []reconcile.AppUser{u}
+	if err := readRoles(ctx, tx, users, "?", u.ID); err != nil {
+		return nil, dbError(err, "find user %q: roles", ref)
+	}
+	return &users[0], nil
 }
 
 // Sources lists every source that has stored state or owns users

@@ -66,6 +66,7 @@ func testApply(t *testing.T, open Opener) {
 		changes: func(map[string]string) []reconcile.Change {
 			c := create("dave", "entra", "e-4", "viewer", "editor")
 			c.After["givenName"], c.After["familyName"], c.After["externalId"] = "Dave", "Jones", "x-4"
+			delete(c.After, "active") // active by default
 			return []reconcile.Change{c}
 		},
 		check: func(t *testing.T, s reconcile.Store, _ map[string]string) {

@@ -51,6 +51,9 @@ func testStale(t *testing.T, open Opener) {
 		{"adopt from another owner", func(ids map[string]string) reconcile.Change {
 			return adopt("bob", ids["bob"], "entra", "e-2", "okta", "o-2")
 		}},
+		{"adopt from another id of the same owner", func(ids map[string]string) reconcile.Change {
+			return adopt("alice", ids["alice"], "okta", "o-9", "entra", "e-1")
+		}},
 		{"adopt of a missing user", func(map[string]string) reconcile.Change {
 			return adopt("ghost", "no-such-user", reconcile.Manual, "", "okta", "o-2")
 		}},
