@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -68,22 +69,28 @@ func (e *Engine) Rules(ctx context.Context) (Rules, error) {
 	return base.Merge(admin), nil
 }
 
-// input loads what Diff needs: every app user and every configured source's state.
+// input loads what Diff needs: every app user and every configured source's
+// state. The loads run concurrently (the store serves readers in parallel).
 func (e *Engine) input(ctx context.Context, rules *Rules) (Input, error) {
 	_, sources := e.config()
-	users, err := e.store.Users(ctx, UserFilter{})
-	if err != nil {
-		return Input{}, err
-	}
-	states := make(map[string]*Directory, len(sources))
+	in := Input{Rules: rules, States: make(map[string]*Directory, len(sources))}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make([]error, len(sources)+1)
+	wg.Go(func() { in.Users, errs[0] = e.store.Users(ctx, UserFilter{}) })
+	i := 0
 	for name := range sources {
-		d, err := e.store.Directory(ctx, name)
-		if err != nil {
-			return Input{}, err
-		}
-		states[name] = d
+		i++
+		i := i
+		wg.Go(func() {
+			d, err := e.store.Directory(ctx, name)
+			mu.Lock()
+			in.States[name], errs[i] = d, err
+			mu.Unlock()
+		})
 	}
-	return Input{Rules: rules, Users: users, States: states}, nil
+	wg.Wait()
+	return in, errors.Join(errs...)
 }
 
 // SyncOptions tell Sync what to do with the plan.

@@ -17,12 +17,13 @@ import (
 	"github.com/idpsync/idpsync/store/sqlite"
 )
 
-// staticSource serves one directory.
-type staticSource struct{ dir *reconcile.Directory }
+// syntheticSource builds its directory afresh on every fetch, as a connector
+// decoding an IdP's pages does; nothing else holds a copy.
+type syntheticSource struct{ opts connectortest.Options }
 
-func (staticSource) Name() string { return "hr" }
-func (s staticSource) Fetch(context.Context) (*reconcile.Directory, error) {
-	return connectortest.Clone(s.dir), nil
+func (syntheticSource) Name() string { return "hr" }
+func (s syntheticSource) Fetch(context.Context) (*reconcile.Directory, error) {
+	return connectortest.Synthetic(s.opts), nil
 }
 
 // BenchmarkSync100k plans and applies a synthetic directory of 100,000 users,
@@ -34,9 +35,9 @@ func BenchmarkSync100k(b *testing.B) {
 	if testing.Short() {
 		b.Skip("slow: 100k users")
 	}
-	dir := connectortest.Synthetic(connectortest.Options{
+	opts := connectortest.Options{
 		Users: 100_000, Groups: 5_000, Memberships: 500_000, NestingDepth: 3, InactiveEvery: 50, Seed: 1,
-	})
+	}
 	rules := reconcile.Rules{
 		Roles:       []reconcile.Role{{Name: "Admin"}, {Name: "CSM"}, {Name: "Viewer"}},
 		DefaultRole: "Viewer", OnConflict: reconcile.Adopt, MaxDeactivations: reconcile.DefaultThreshold,
@@ -55,7 +56,7 @@ func BenchmarkSync100k(b *testing.B) {
 		if err := e.Configure(rules, map[string]reconcile.Threshold{"hr": reconcile.DefaultThreshold}); err != nil {
 			b.Fatal(err)
 		}
-		src := staticSource{dir}
+		src := syntheticSource{opts}
 
 		start := time.Now()
 		p, err := e.Sync(ctx, src, reconcile.SyncOptions{Actor: "bench"})
