@@ -25,6 +25,7 @@ import (
 
 	"github.com/idpsync/idpsync/connectors/file"
 	"github.com/idpsync/idpsync/reconcile"
+	"github.com/idpsync/idpsync/scimserver"
 )
 
 // Config is config.toml decoded.
@@ -71,11 +72,12 @@ type Source struct {
 	Enabled          *bool  `toml:"enabled"`  // nil: enabled
 	MaxDeactivations Limit  `toml:"max_deactivations"`
 
-	File *file.Config `toml:"-"` // type "file"
+	File *file.Config             `toml:"-"` // type "file"
+	SCIM *scimserver.SourceConfig `toml:"-"` // type "scim"
 }
 
 // sourceTypes lists the source types, in the order error messages give them.
-var sourceTypes = []string{"file"}
+var sourceTypes = []string{"file", "scim"}
 
 // settings returns the type-specific Config of the source, creating an
 // empty one if there is none yet, or nil for an unknown type.
@@ -86,6 +88,11 @@ func (s *Source) settings() interface{ Validate() []error } {
 			s.File = new(file.Config)
 		}
 		return s.File
+	case "scim":
+		if s.SCIM == nil {
+			s.SCIM = new(scimserver.SourceConfig)
+		}
+		return s.SCIM
 	}
 	return nil
 }
@@ -96,6 +103,10 @@ func (s *Source) resolvePaths(dir string) {
 	case "file":
 		if s.File != nil {
 			s.File.Path = resolve(dir, s.File.Path)
+		}
+	case "scim":
+		if s.SCIM != nil && s.SCIM.TokenFile != "" {
+			s.SCIM.TokenFile = resolve(dir, s.SCIM.TokenFile)
 		}
 	}
 }

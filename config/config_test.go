@@ -111,8 +111,11 @@ func TestShippedConfig(t *testing.T) {
 		t.Errorf("reconcile.Rules.Validate: %v", err)
 	}
 	s := c.Source("hr")
-	if s == nil || len(c.Sources) != 1 {
-		t.Fatalf("sources = %+v, want one named hr", c.Sources)
+	if s == nil || len(c.Sources) != 2 {
+		t.Fatalf("sources = %+v, want hr and scim", c.Sources)
+	}
+	if sc := c.Source("scim"); sc == nil || sc.Type != "scim" || sc.SCIM == nil || sc.SCIM.TokenEnv != "IDPSYNC_SCIM_TOKEN" {
+		t.Errorf("source scim = %+v, want a scim source reading IDPSYNC_SCIM_TOKEN", sc)
 	}
 	if s.Type != "file" || s.Schedule != "@every 15m" || !s.IsEnabled() || s.File == nil ||
 		s.File.Path != filepath.Join("..", "examples", "directory.json") {

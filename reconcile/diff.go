@@ -199,11 +199,11 @@ func (d *differ) sourceUser(source, id string, dir *Directory) *User {
 // newUser plans a user the synced source asserts and does not own: a create,
 // or an adoption, or a conflict (DESIGN.md rule 5).
 func (d *differ) newUser(p *Plan, source string, su *User, ev *evaluator) {
+	if !su.Active {
+		return // never create or adopt a user only to deactivate it
+	}
 	other := d.byName[FoldName(su.UserName)]
 	if other == nil {
-		if !su.Active {
-			return // never create a user only to deactivate it
-		}
 		after := userAttrs(su)
 		after["active"] = true
 		grants := ev.grants(su.ID)

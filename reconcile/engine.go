@@ -216,6 +216,20 @@ func (e *Engine) apply(ctx context.Context, p *Plan) error {
 	if err := e.store.Apply(ctx, p); err != nil {
 		return err
 	}
+	if p.Kind == KindSync || p.Kind == KindRemove {
+		// Plans still pending for the source describe a state that is gone.
+		for _, status := range []string{StatusHeld, StatusDryRun} {
+			pending, err := e.store.Plans(ctx, PlanFilter{Status: status, Source: p.Source})
+			if err != nil {
+				return err
+			}
+			for _, o := range pending {
+				if err := e.store.DiscardPlan(ctx, o.ID, fmt.Sprintf("superseded by plan %d", p.ID)); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	e.log.Info("plan applied", "plan", p.ID, "kind", p.Kind, "source", p.Source, "actor", p.Actor,
 		"create", p.Summary.Create, "update", p.Summary.Update, "deactivate", p.Summary.Deactivate,
 		"reactivate", p.Summary.Reactivate, "grant", p.Summary.Grant, "revoke", p.Summary.Revoke,
@@ -231,11 +245,24 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if p.base != "" {
+		// Two admins editing at once: the second edit was planned on rules
+		// the first one replaced.
+		current, err := e.Rules(ctx)
+		if err != nil {
+			return err
+		}
+		if current.Hash() != p.base {
+			return Errorf(ECONFLICT, "the roles or mappings changed while this edit was planned; plan it again")
+		}
+	}
 	return e.apply(ctx, p)
 }
 
-// Approve applies a saved held or dry-run plan. If anything it would change
-// has changed since it was planned, nothing is applied (ECONFLICT): plan again.
+// Approve applies a saved held or dry-run plan. It is refused (ECONFLICT:
+// plan again) when the plan is out of date: another plan was applied to its
+// source since, the rules changed, the source's place in the configuration
+// changed, or anything it would change has changed.
 func (e *Engine) Approve(ctx context.Context, id int64, actor string) (*Plan, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -246,8 +273,42 @@ func (e *Engine) Approve(ctx context.Context, id int64, actor string) (*Plan, er
 	if p.Status != StatusHeld && p.Status != StatusDryRun {
 		return nil, Errorf(EINVALID, "plan %d is %s; only held and dry-run plans can be approved", id, p.Status)
 	}
+	if err := e.current(ctx, p); err != nil {
+		return nil, err
+	}
 	p.Actor = actor
 	return p, e.apply(ctx, p)
+}
+
+// current checks that a saved plan still describes the present.
+func (e *Engine) current(ctx context.Context, p *Plan) error {
+	stale := func(format string, args ...any) error {
+		return Errorf(ECONFLICT, "plan %d is out of date: %s; plan again", p.ID, fmt.Sprintf(format, args...))
+	}
+	_, sources := e.config()
+	switch {
+	case p.Kind == KindSync && !hasKey(sources, p.Source):
+		return stale("source %q is no longer configured", p.Source)
+	case p.Kind == KindRemove && hasKey(sources, p.Source):
+		return stale("source %q is configured again", p.Source)
+	}
+	if p.RulesHash != "" {
+		rules, err := e.Rules(ctx)
+		if err != nil {
+			return err
+		}
+		if rules.Hash() != p.RulesHash {
+			return stale("the roles or mappings changed since it was made")
+		}
+	}
+	newer, err := e.store.Plans(ctx, PlanFilter{Status: StatusApplied, Source: p.Source, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(newer) > 0 && newer[0].ID > p.ID {
+		return stale("plan %d was applied to source %q since", newer[0].ID, p.Source)
+	}
+	return nil
 }
 
 // Discard throws away a held or dry-run plan.
@@ -274,6 +335,11 @@ func (e *Engine) PlanRules(ctx context.Context, admin *AdminRules, actor string)
 	}
 	p := e.finish(Diff(in), actor, &rules)
 	p.Admin = admin
+	current, err := e.Rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.base = current.Hash()
 	return p, nil
 }
 
@@ -296,6 +362,9 @@ func (e *Engine) EnsureRules(ctx context.Context, actor string) (*Plan, error) {
 		return nil, err
 	}
 	p := e.finish(Diff(in), actor, &rules)
+	if p.Empty() {
+		return nil, e.store.SetRulesHash(ctx, p.RulesHash)
+	}
 	return p, e.apply(ctx, p)
 }
 

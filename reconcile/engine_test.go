@@ -228,8 +228,9 @@ func TestEngineSyncLifecycle(t *testing.T) {
 			t.Fatalf("approve-held sync: status %q", p2.Status)
 		}
 		before := f.changeCount()
-		if _, err := f.engine.Approve(f.ctx, p.ID, "admin"); reconcile.ErrorKind(err) != reconcile.ECONFLICT {
-			t.Errorf("Approve(stale plan) = %v, want a conflict", err)
+		// The newer sync superseded (discarded) it.
+		if _, err := f.engine.Approve(f.ctx, p.ID, "admin"); err == nil {
+			t.Error("Approve(superseded plan) succeeded")
 		}
 		if f.changeCount() != before {
 			t.Error("a stale plan wrote changes")
@@ -315,16 +316,88 @@ func TestEngineRulesAndRemoval(t *testing.T) {
 
 func TestEnginePush(t *testing.T) {
 	f := newFixture(t, rules(), "scim")
-	partial := dir([]reconcile.User{user("ann", true)}, group("g1", "ph-admin", "ann"))
-	if _, err := f.engine.Push(f.ctx, "scim", partial, []string{"ann"}, "scim:scim"); err != nil {
+	push := func(w *reconcile.SourceWrites) error {
+		w.Source = "scim"
+		_, err := f.engine.Push(f.ctx, w, "scim:scim")
+		return err
+	}
+	ann := reconcile.SourceUser{User: user("ann", true), Resource: []byte(`{"userName":"ann@example.com"}`), Create: true}
+	if err := push(&reconcile.SourceWrites{Users: []reconcile.SourceUser{ann}}); err != nil {
+		t.Fatal(err)
+	}
+	wantRoles(t, f, "ann@example.com: [Viewer]")
+	admins := reconcile.SourceGroup{ID: "g1", DisplayName: "ph-admin", Resource: []byte(`{"displayName":"ph-admin"}`), Create: true, SetMembers: true, Members: []string{"ann"}}
+	if err := push(&reconcile.SourceWrites{Groups: []reconcile.SourceGroup{admins}}); err != nil {
 		t.Fatal(err)
 	}
 	wantRoles(t, f, "ann@example.com: [Admin]")
-	if _, err := f.engine.Push(f.ctx, "scim", dir(nil), []string{"ann"}, "scim:scim"); err != nil {
+	if err := push(&reconcile.SourceWrites{Members: []reconcile.MemberWrite{{Group: "g1", Remove: []string{"ann"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	wantRoles(t, f, "ann@example.com: [Viewer]")
+	if err := push(&reconcile.SourceWrites{DeletedUsers: []string{"ann"}}); err != nil {
 		t.Fatal(err)
 	}
 	wantRoles(t, f, "ann@example.com: [] (inactive)")
-	if _, err := f.engine.Push(f.ctx, "nope", partial, []string{"ann"}, "x"); reconcile.ErrorKind(err) != reconcile.ENOTFOUND {
+
+	// reject: a userName a manual user holds is refused, nothing written.
+	f2 := newFixture(t, rules(func(r *reconcile.Rules) { r.OnConflict = reconcile.Reject }), "scim")
+	if _, err := f2.engine.AddManualUser(f2.ctx, reconcile.User{UserName: "bob@example.com"}, nil, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	bob := reconcile.SourceUser{User: user("bob", true), Resource: []byte(`{}`), Create: true}
+	_, err := f2.engine.Push(f2.ctx, &reconcile.SourceWrites{Source: "scim", Users: []reconcile.SourceUser{bob}}, "scim:scim")
+	if reconcile.ErrorKind(err) != reconcile.ECONFLICT {
+		t.Errorf("push of a manual user's userName with reject: %v, want conflict", err)
+	}
+	if d, _ := f2.store.Directory(f2.ctx, "scim"); d != nil && len(d.Users) > 0 {
+		t.Errorf("the rejected user was stored: %+v", d.Users)
+	}
+	if _, err := f.engine.Push(f.ctx, &reconcile.SourceWrites{Source: "nope"}, "x"); reconcile.ErrorKind(err) != reconcile.ENOTFOUND {
 		t.Errorf("push to an unknown source: %v", err)
+	}
+}
+
+func TestEngineApproveOutOfDate(t *testing.T) {
+	f := newFixture(t, rules(func(r *reconcile.Rules) { r.MaxDeactivations = reconcile.Threshold{Count: 0} }), "hr")
+	src := &source{name: "hr", dir: demo()}
+	f.sync(src, reconcile.SyncOptions{})
+	src.dir = dir([]reconcile.User{user("ann", true)}, group("g1", "ph-admin", "ann"))
+	held := f.sync(src, reconcile.SyncOptions{})
+	if held.Status != reconcile.StatusHeld {
+		t.Fatalf("status %q, want held", held.Status)
+	}
+	// Everyone is back, plus one: this sync applies (it deactivates nobody).
+	src.dir = demo()
+	src.dir.Users = append(src.dir.Users, user("eve", true))
+	if p := f.sync(src, reconcile.SyncOptions{}); p.Status != reconcile.StatusApplied {
+		t.Fatalf("status %q, want applied", p.Status)
+	}
+	before := f.changeCount()
+	if _, err := f.engine.Approve(f.ctx, held.ID, "admin"); err == nil {
+		t.Fatal("approving a held plan superseded by a newer sync succeeded")
+	}
+	if f.changeCount() != before {
+		t.Error("the out-of-date plan wrote changes")
+	}
+	wantRoles(t, f, "ann@example.com: [Admin]", "bob@example.com: [CSM]", "cat@example.com: [Viewer]", "dan@example.com: [Viewer]", "eve@example.com: [Viewer]")
+}
+
+func TestEngineConcurrentRuleEdits(t *testing.T) {
+	f := newFixture(t, rules(), "hr")
+	f.sync(&source{name: "hr", dir: demo()}, reconcile.SyncOptions{})
+	a, err := f.engine.PlanRules(f.ctx, &reconcile.AdminRules{Mappings: []reconcile.Mapping{{Group: "Engineering", Role: "Admin"}}}, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.engine.PlanRules(f.ctx, &reconcile.AdminRules{Mappings: []reconcile.Mapping{{Group: "Sales", Role: "CSM"}}}, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.engine.Apply(f.ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.engine.Apply(f.ctx, b); reconcile.ErrorKind(err) != reconcile.ECONFLICT {
+		t.Errorf("applying an edit planned on replaced rules: %v, want conflict", err)
 	}
 }

@@ -12,7 +12,9 @@ const (
 	ENOTFOUND = "not_found" // the object does not exist
 	ECONFLICT = "conflict"  // uniqueness or ownership conflict, or a stale plan
 	EHELD     = "held"      // a plan was held by the safety brake
-	EINTERNAL = "internal"  // anything else
+	// EPRECONDITION: a write's expected version (If-Match) is not the stored one.
+	EPRECONDITION = "precondition"
+	EINTERNAL     = "internal" // anything else
 )
 
 // Error is a domain error with a kind and a message meant for people.

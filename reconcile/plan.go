@@ -60,6 +60,11 @@ type Plan struct {
 	RulesHash string      `json:"-"` // fingerprint of the rules the plan was computed under
 	// DropSource names a source whose stored state is deleted (KindRemove).
 	DropSource string `json:"-"`
+
+	// base is the hash of the rules a rules plan was computed from; Apply
+	// refuses it if they changed meanwhile. Not stored: rules plans are
+	// applied by the process that planned them.
+	base string
 }
 
 // Empty reports whether applying the plan would change no user.

@@ -104,12 +104,15 @@ func WriteText(w io.Writer, p *Plan) error {
 	}
 	fmt.Fprintln(bw)
 	if p.HeldReason != "" {
-		if p.Status == StatusHeld {
+		switch p.Status {
+		case StatusHeld:
 			fmt.Fprintf(bw, "HELD by the safety brake: %s. Nothing was applied.\n", p.HeldReason)
 			if p.ID != 0 {
 				fmt.Fprintf(bw, "  approve: idpsync plans approve %d\n  discard: idpsync plans discard %d\n", p.ID, p.ID)
 			}
-		} else {
+		case StatusApplied:
+			fmt.Fprintf(bw, "Applied on approval, past the safety brake: %s.\n", p.HeldReason)
+		default:
 			fmt.Fprintf(bw, "Would be HELD by the safety brake: %s.\n", p.HeldReason)
 		}
 	}

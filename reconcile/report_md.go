@@ -14,8 +14,11 @@ func WriteMarkdown(w io.Writer, p *Plan) error {
 	fmt.Fprintf(bw, "### %s\n\n", mdEscape(p.Title()))
 	if p.HeldReason != "" {
 		verb := "Would be held"
-		if p.Status == StatusHeld {
+		switch p.Status {
+		case StatusHeld:
 			verb = "Held"
+		case StatusApplied:
+			verb = "Applied on approval, past"
 		}
 		fmt.Fprintf(bw, "> **%s by the safety brake:** %s.\n\n", verb, mdEscape(p.HeldReason))
 	}

@@ -125,15 +125,19 @@ func (r *Rules) Validate() error {
 	}
 	pairs := map[Mapping]bool{}
 	for i, m := range r.Mappings {
+		label := fmt.Sprintf("mapping[%d]", i)
+		if m.Origin == OriginAdmin {
+			label = fmt.Sprintf("mapping of group %q added with the CLI/API (stored in the database)", m.Group)
+		}
 		if m.Group == "" {
-			errs = append(errs, fmt.Sprintf("mapping[%d]: empty group", i))
+			errs = append(errs, label+": empty group")
 		}
 		if !seen[m.Role] {
-			errs = append(errs, fmt.Sprintf("mapping[%d]: group %q maps to unknown role %q (roles are %s)", i, m.Group, m.Role, quoteList(r.RoleNames())))
+			errs = append(errs, fmt.Sprintf("%s: group %q maps to unknown role %q (roles are %s)", label, m.Group, m.Role, quoteList(r.RoleNames())))
 		}
 		key := Mapping{Group: m.Group, Role: m.Role}
 		if pairs[key] {
-			errs = append(errs, fmt.Sprintf("mapping[%d]: duplicate mapping of group %q to role %q", i, m.Group, m.Role))
+			errs = append(errs, fmt.Sprintf("%s: duplicate mapping of group %q to role %q", label, m.Group, m.Role))
 		}
 		pairs[key] = true
 	}

@@ -37,8 +37,11 @@ type Store interface {
 
 	// AdminRules returns the roles and mappings admins added (empty if none).
 	AdminRules(ctx context.Context) (*AdminRules, error)
-	// RulesHash returns the fingerprint stored by the last applied plan that had one.
+	// RulesHash returns the fingerprint stored by the last applied plan that
+	// had one, or by SetRulesHash.
 	RulesHash(ctx context.Context) (string, error)
+	// SetRulesHash stores the fingerprint without a plan (nothing changed).
+	SetRulesHash(ctx context.Context, hash string) error
 
 	// Changes returns change-log records with Seq > after, oldest first, at most limit (0: no limit).
 	Changes(ctx context.Context, f ChangeFilter) ([]ChangeRecord, error)

@@ -69,17 +69,18 @@ func (e *Engine) DeactivateManualUser(ctx context.Context, ref, actor string) (*
 	return p, e.apply(ctx, p)
 }
 
-// Push applies a push event: source (a SCIM push source) changed the users
-// with the given source ids. partial holds those users as the source now
-// asserts them, and their groups; an id missing from it was deleted. No
-// brake applies: each push names its users one by one.
-func (e *Engine) Push(ctx context.Context, source string, partial *Directory, ids []string, actor string) (*Plan, error) {
-	if _, sources := e.config(); !hasKey(sources, source) {
-		return nil, Errorf(ENOTFOUND, "source %q is not configured", source)
+// Push applies a push source's writes (one SCIM request) and the changes
+// they cause to app users, in one transaction. No safety brake applies:
+// each push names its users one by one. With on_conflict = "reject", a
+// write asserting a userName another owner has fails with ECONFLICT and
+// nothing is written.
+func (e *Engine) Push(ctx context.Context, w *SourceWrites, actor string) (*Plan, error) {
+	ps, ok := e.store.(PushStore)
+	if !ok {
+		return nil, Errorf(EINTERNAL, "the store does not take pushes")
 	}
-	only := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		only[id] = true
+	if _, sources := e.config(); !hasKey(sources, w.Source) {
+		return nil, Errorf(ENOTFOUND, "source %q is not configured", w.Source)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -87,16 +88,31 @@ func (e *Engine) Push(ctx context.Context, source string, partial *Directory, id
 	if err != nil {
 		return nil, err
 	}
-	in, err := e.input(ctx, &rules)
+	var plan *Plan
+	err = ps.ApplyPush(ctx, w, func(st *PushState) (*Plan, error) {
+		only := make(map[string]bool, len(st.Affected))
+		for _, id := range st.Affected {
+			only[id] = true
+		}
+		p := e.finish(Diff(Input{Rules: &rules, Users: st.Users, Source: w.Source, Fetched: st.Slice, Only: only}), actor, &rules)
+		for _, c := range p.Changes {
+			if c.Kind == ChangeConflict {
+				return nil, Errorf(ECONFLICT, "%s", c.Reason)
+			}
+		}
+		if p.Empty() {
+			return nil, nil
+		}
+		plan = p
+		return p, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	in.Source, in.Fetched, in.Only = source, partial, only
-	p := e.finish(Diff(in), actor, &rules)
-	if p.Empty() {
-		return p, nil
+	if plan == nil {
+		plan = &Plan{Kind: KindPush, Source: w.Source, Actor: actor}
 	}
-	return p, e.apply(ctx, p)
+	return plan, nil
 }
 
 // Explanation tells why a user holds its roles.

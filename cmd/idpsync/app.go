@@ -19,6 +19,7 @@ type app struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	store   reconcile.Store
+	db      *sqlite.Store // the same store, for what only SQLite offers (tokens, SCIM reads)
 	engine  *reconcile.Engine
 	sources map[string]reconcile.Source // the enabled pull sources, by name
 	stdout  io.Writer
@@ -57,11 +58,23 @@ func (c *cli) open(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: st, stdout: c.stdout, sources: map[string]reconcile.Source{}}
+	a := &app{cfg: cfg, log: log, store: st, db: st, stdout: c.stdout, sources: map[string]reconcile.Source{}}
 	a.engine = reconcile.NewEngine(st, log)
 	if err := a.configure(); err != nil {
 		st.Close()
 		return nil, err
+	}
+	// The admin-added roles and mappings must still fit the configuration's
+	// catalogue (a role may have been removed from config.toml).
+	if rules, err := a.engine.Rules(ctx); err != nil || rules.Validate() != nil {
+		st.Close()
+		if err == nil {
+			err = fmt.Errorf("%s with the roles and mappings stored in %s: %w", cfg.Describe(), cfg.Database, rules.Validate())
+		}
+		return nil, err
+	}
+	if cfg.Path() == "" {
+		log.Warn("no config file found (./config.toml, /etc/idpsync/config.toml): using the built-in default configuration")
 	}
 	return a, nil
 }
@@ -98,6 +111,8 @@ func openSource(s *config.Source, log *slog.Logger) (reconcile.Source, error) {
 	switch s.Type {
 	case "file":
 		return s.File.Open(s.Name, log)
+	case "scim":
+		return nil, nil // pushed, not pulled
 	}
 	return nil, fmt.Errorf("source type %q cannot be pulled", s.Type)
 }

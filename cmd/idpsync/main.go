@@ -75,7 +75,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		c.serveCmd(), c.planCmd(), c.syncCmd(),
 		c.usersCmd(), c.mappingsCmd(), c.rolesCmd(),
-		c.plansCmd(), c.changesCmd(), c.runsCmd(), c.checkConfigCmd(), c.versionCmd(),
+		c.plansCmd(), c.changesCmd(), c.runsCmd(), c.tokensCmd(), c.checkConfigCmd(), c.versionCmd(),
 	)
 	return root
 }

@@ -215,6 +215,18 @@ func TestCLIEndToEnd(t *testing.T) {
 	}
 }
 
+func TestCLIDeactivateSourceUserRefused(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun("sync")
+	_, err := e.run("users", "deactivate", "ann@example.com")
+	if err == nil || !strings.Contains(err.Error(), `owned by source "hr"`) {
+		t.Fatalf("deactivating a source's user by hand: %v, want a refusal naming the source", err)
+	}
+	if u := e.users()["ann@example.com"]; !u.Active {
+		t.Error("the user was deactivated anyway")
+	}
+}
+
 func TestCLIHeldExitsThree(t *testing.T) {
 	e := newEnv(t)
 	e.mustRun("sync")
@@ -273,7 +285,9 @@ func TestCLIBadInput(t *testing.T) {
 			args: []string{"users", "list"}, want: []string{"/proc/nope/idpsync.db"}},
 		{name: "mapping to an unknown role", args: []string{"mappings", "add", "Sales", "Root"}, want: []string{`unknown role "Root"`}},
 		{name: "duplicate mapping", args: []string{"mappings", "add", "ph-admin", "Admin"}, want: []string{`duplicate mapping of group "ph-admin"`}},
-		{name: "deactivating a source's user by hand", args: []string{"users", "deactivate", "nobody@example.com"}, want: []string{"nobody@example.com"}},
+		{name: "deactivating an unknown user", args: []string{"users", "deactivate", "nobody@example.com"}, want: []string{"nobody@example.com"}},
+		{name: "two sources asserting one userName", config: testConfig + "[[source]]\nname = \"hr2\"\ntype = \"file\"\npath = \"directory.json\"\n",
+			args: []string{"sync"}, want: []string{`userName "ann@example.com" is also asserted by source`, "not applied"}},
 		{name: "unknown format", args: []string{"plan", "--format", "xml"}, want: []string{`"xml"`}},
 		{name: "unknown source", args: []string{"sync", "--source", "okta"}, want: []string{`no source named "okta"`}},
 	}

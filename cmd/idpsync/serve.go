@@ -15,6 +15,7 @@ import (
 
 	"github.com/idpsync/idpsync/config"
 	"github.com/idpsync/idpsync/reconcile"
+	"github.com/idpsync/idpsync/scimserver"
 )
 
 func (c *cli) serveCmd() *cobra.Command {
@@ -28,13 +29,24 @@ func (c *cli) serveCmd() *cobra.Command {
 	}
 }
 
+// scimPrefix is where the SCIM API lives: the IdP's "Tenant URL" or
+// "SCIM connector base URL" is https://HOST/scim/v2.
+const scimPrefix = "/scim/v2"
+
 func (a *app) serve(ctx context.Context) error {
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	auth, err := newTokenAuth(a.db, a.cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	scim := scimserver.New(a.db, a.engine, auth, a.log.With("component", "scim"), scimPrefix)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.Handle(scimPrefix+"/", http.StripPrefix(scimPrefix, scim))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- srv.Serve(ln) }()

@@ -119,6 +119,13 @@ func (a *app) runAll(ctx context.Context, name string, opt reconcile.SyncOptions
 			plans = append(plans, p)
 		}
 	}
+	for _, p := range plans {
+		for _, c := range p.Changes {
+			if c.Kind == reconcile.ChangeConflict {
+				errs = append(errs, fmt.Errorf("source %q: %s: %s (not applied)", c.Source, c.User, c.Reason))
+			}
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return plans, err
 	}
@@ -151,8 +158,7 @@ func printPlans(w io.Writer, plans []*reconcile.Plan, format string) error {
 		return enc.Encode(merged)
 	}
 	if len(plans) == 0 && format != reconcile.FormatJSON {
-		_, err := fmt.Fprintln(w, "No pull sources to run.")
-		return err
+		return nil // a failed run says why on stderr
 	}
 	for i, p := range plans {
 		if i > 0 && format != reconcile.FormatJSON {

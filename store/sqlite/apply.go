@@ -27,100 +27,19 @@ func (s *Store) Apply(ctx context.Context, p *reconcile.Plan) (err error) {
 		return reconcile.Errorf(reconcile.EINVALID, "apply: the plan has a directory but no source")
 	}
 	now := s.clock()
-
-	// Every create gets its id before anything is written, so that the plan
-	// can be encoded for storage (with the ids) while the changes are applied.
-	// Ids are handed out in the order of the users' keys: see insertCreates.
-	var creates []int
-	for i := range p.Changes {
-		if p.Changes[i].Kind == reconcile.ChangeCreate {
-			creates = append(creates, i)
-		}
-	}
-	keys := make([]string, len(creates))
-	for j, i := range creates {
-		keys[j] = createKey(&p.Changes[i])
-	}
-	byKey := make([]int, len(creates))
-	for j := range byKey {
-		byKey[j] = j
-	}
-	slices.SortStableFunc(byKey, func(x, y int) int { return strings.Compare(keys[x], keys[y]) })
-	oldIDs := make([]string, len(creates))
-	for _, j := range byKey {
-		c := &p.Changes[creates[j]]
-		oldIDs[j], c.UserID = c.UserID, s.ids.next()
-	}
-	enc := startEncoder(p.Changes)
+	pp := s.prepare(p)
 	defer func() {
 		if err != nil {
-			enc.cancel() // it reads p.Changes: stop it before restoring them
-			for j, i := range creates {
-				p.Changes[i].UserID = oldIDs[j]
-			}
+			pp.undo()
 		}
 	}()
-
 	tx, err := s.writeTx(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-
-	id, err := s.startPlan(ctx, tx, p, now)
+	id, err := s.applyPlan(ctx, tx, pp, now)
 	if err != nil {
-		return err
-	}
-	a, err := newApplier(ctx, tx, p, id, now, enc, len(creates))
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	for i := range p.Changes {
-		if err := ctx.Err(); err != nil {
-			return dbError(err, "apply plan")
-		}
-		if err := a.apply(i); err != nil {
-			return err
-		}
-		if s.hooks != nil && s.hooks.change != nil {
-			s.hooks.change(i)
-		}
-	}
-	if err := a.flush(); err != nil {
-		return err
-	}
-
-	if p.Directory != nil {
-		written, err := replaceDirectory(ctx, tx, p.Source, p.Directory)
-		if err != nil {
-			return err
-		}
-		if s.hooks != nil && s.hooks.directory != nil {
-			s.hooks.directory(written)
-		}
-	}
-	if p.Admin != nil {
-		if err := replaceAdminRules(ctx, tx, p.Admin); err != nil {
-			return err
-		}
-	}
-	if p.RulesHash != "" {
-		if err := setMeta(ctx, tx, metaRulesHash, p.RulesHash); err != nil {
-			return err
-		}
-	}
-	if p.DropSource != "" {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM source_states WHERE name = ?", p.DropSource); err != nil {
-			return dbError(err, "drop the state of source %q", p.DropSource)
-		}
-	}
-
-	changes, err := enc.wait()
-	if err != nil {
-		return err
-	}
-	if err := s.finishPlan(ctx, tx, p, id, changes, now); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -128,6 +47,115 @@ func (s *Store) Apply(ctx context.Context, p *reconcile.Plan) (err error) {
 	}
 	p.ID, p.Status = id, reconcile.StatusApplied
 	return nil
+}
+
+// prepared is a plan made ready to apply: its creates have their ids, and
+// its changes are being encoded on another goroutine.
+type prepared struct {
+	p       *reconcile.Plan
+	enc     *planEncoder
+	creates []int    // indexes of the create changes
+	oldIDs  []string // their UserIDs before prepare
+}
+
+// prepare gives every create its id before anything is written, so that
+// the plan can be encoded for storage (with the ids) while the changes are
+// applied. Ids are handed out in the order of the users' keys: see
+// insertCreates.
+func (s *Store) prepare(p *reconcile.Plan) *prepared {
+	pp := &prepared{p: p}
+	for i := range p.Changes {
+		if p.Changes[i].Kind == reconcile.ChangeCreate {
+			pp.creates = append(pp.creates, i)
+		}
+	}
+	keys := make([]string, len(pp.creates))
+	for j, i := range pp.creates {
+		keys[j] = createKey(&p.Changes[i])
+	}
+	byKey := make([]int, len(pp.creates))
+	for j := range byKey {
+		byKey[j] = j
+	}
+	slices.SortStableFunc(byKey, func(x, y int) int { return strings.Compare(keys[x], keys[y]) })
+	pp.oldIDs = make([]string, len(pp.creates))
+	for _, j := range byKey {
+		c := &p.Changes[pp.creates[j]]
+		pp.oldIDs[j], c.UserID = c.UserID, s.ids.next()
+	}
+	pp.enc = startEncoder(p.Changes)
+	return pp
+}
+
+// undo leaves the plan as it was before prepare, after a failed apply.
+func (pp *prepared) undo() {
+	pp.enc.cancel() // it reads p.Changes: stop it before restoring them
+	for j, i := range pp.creates {
+		pp.p.Changes[i].UserID = pp.oldIDs[j]
+	}
+}
+
+// applyPlan applies a prepared plan inside tx (Apply's and ApplyPush's) and
+// returns its id. The caller commits, or undoes the plan on an error.
+func (s *Store) applyPlan(ctx context.Context, tx *sql.Tx, pp *prepared, now time.Time) (int64, error) {
+	p := pp.p
+	id, err := s.startPlan(ctx, tx, p, now)
+	if err != nil {
+		return 0, err
+	}
+	a, err := newApplier(ctx, tx, p, id, now, pp.enc, len(pp.creates))
+	if err != nil {
+		return 0, err
+	}
+	defer a.close()
+	for i := range p.Changes {
+		if err := ctx.Err(); err != nil {
+			return 0, dbError(err, "apply plan")
+		}
+		if err := a.apply(i); err != nil {
+			return 0, err
+		}
+		if s.hooks != nil && s.hooks.change != nil {
+			s.hooks.change(i)
+		}
+	}
+	if err := a.flush(); err != nil {
+		return 0, err
+	}
+
+	if p.Directory != nil {
+		written, err := replaceDirectory(ctx, tx, p.Source, p.Directory, now)
+		if err != nil {
+			return 0, err
+		}
+		if s.hooks != nil && s.hooks.directory != nil {
+			s.hooks.directory(written)
+		}
+	}
+	if p.Admin != nil {
+		if err := replaceAdminRules(ctx, tx, p.Admin); err != nil {
+			return 0, err
+		}
+	}
+	if p.RulesHash != "" {
+		if err := setMeta(ctx, tx, metaRulesHash, p.RulesHash); err != nil {
+			return 0, err
+		}
+	}
+	if p.DropSource != "" {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM source_states WHERE name = ?", p.DropSource); err != nil {
+			return 0, dbError(err, "drop the state of source %q", p.DropSource)
+		}
+	}
+
+	changes, err := pp.enc.wait()
+	if err != nil {
+		return 0, err
+	}
+	if err := s.finishPlan(ctx, tx, p, id, changes, now); err != nil {
+		return 0, err
+	}
+	return id, nil
 }
 
 // startPlan checks that a stored plan may be applied, or inserts a new plan

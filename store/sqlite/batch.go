@@ -28,7 +28,9 @@ const maxBatchArgs = 16000
 
 func newBatch(tx *sql.Tx, head string, cols int) *batch {
 	size := min(maxBatchArgs/cols, 1000)
-	return &batch{tx: tx, head: head, cols: cols, size: size, args: make([]any, 0, size*cols)}
+	// args grows to a full statement's worth only when that many rows come:
+	// most batches (a push's change log) hold a few.
+	return &batch{tx: tx, head: head, cols: cols, size: size, args: make([]any, 0, min(size, 16)*cols)}
 }
 
 // add queues one row of cols values.

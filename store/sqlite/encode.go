@@ -6,16 +6,36 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"sync"
 	"sync/atomic"
 
 	"github.com/idpsync/idpsync/reconcile"
 )
 
+// gzipWriters recycles gzip writers: each holds about a megabyte of
+// compressor state, which a push (a plan of a few changes, many a second)
+// would otherwise allocate every time.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // a valid level: no error
+	return zw
+}}
+
+// newGzip returns a gzip writer (fastest level) writing to w; putGzip
+// recycles it after Close.
+func newGzip(w io.Writer) *gzip.Writer {
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(w)
+	return zw
+}
+
+func putGzip(zw *gzip.Writer) { gzipWriters.Put(zw) }
+
 // gzipJSON encodes v as gzip-compressed JSON (fastest level: the blobs are
 // written on the hot path and read rarely).
 func gzipJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	zw := newGzip(&buf)
+	defer putGzip(zw)
 	enc := json.NewEncoder(zw)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
@@ -135,7 +155,8 @@ func (e *planEncoder) run() {
 	defer close(e.done)
 	defer close(e.chunks)
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	zw := newGzip(&buf)
+	defer putGzip(zw)
 	enc := json.NewEncoder(zw)
 	enc.SetEscapeHTML(false)
 	zw.Write([]byte{'['})

@@ -1,6 +1,10 @@
 package sqlite
 
-import "database/sql"
+import (
+	"database/sql"
+
+	filter "github.com/scim2/filter-parser/v2"
+)
 
 // DB exposes the database to tests.
 func DB(s *Store) *sql.DB { return s.db }
@@ -23,3 +27,14 @@ func OnDirectory(s *Store, f func(written int)) {
 
 // Migrated returns the number of migrations Open applied.
 func Migrated(s *Store) int { return s.migrated }
+
+// FilterSQL exposes the filter translation to tests.
+func FilterSQL(typ string, f filter.Expression) (string, []any, error) {
+	return translateFilter(typ, f)
+}
+
+// MembersHash returns the members_hash of a member set.
+func MembersHash(members []string) []byte {
+	d := membersDigest(members)
+	return d[:]
+}

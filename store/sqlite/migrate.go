@@ -151,4 +151,5 @@ var registerFunctions = sync.OnceFunc(func() {
 			}
 			return args[0], nil
 		})
+	registerDigestFunctions()
 })

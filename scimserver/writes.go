@@ -1,0 +1,334 @@
+package scimserver
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/idpsync/idpsync/reconcile"
+)
+
+// maxRetries bounds how often a write without If-Match is redone when a
+// concurrent write to the same resource got in between its read and write.
+const maxRetries = 8
+
+func (s *Server) actor(req *request) string { return "scim:" + req.source }
+
+// write pushes w, turning the store's errors into SCIM ones.
+func (s *Server) write(req *request, w *reconcile.SourceWrites) error {
+	w.Source = req.source
+	_, err := s.push.Push(req.ctx, w, s.actor(req))
+	switch reconcile.ErrorKind(err) {
+	case reconcile.EPRECONDITION:
+		return &Error{Status: http.StatusPreconditionFailed, Detail: err.Error()}
+	case reconcile.ECONFLICT:
+		return Uniqueness("%s", err.Error())
+	}
+	return err
+}
+
+// decodeUser reads and normalises a User body.
+func decodeUser(req *request) (map[string]any, error) {
+	b, err := req.body()
+	if err != nil {
+		return nil, err
+	}
+	m, err := DecodeResource(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := NormalizeUser(m); err != nil {
+		return nil, err
+	}
+	stripReadOnly(m, TypeUser)
+	return m, nil
+}
+
+func userWrite(id string, m map[string]any) (reconcile.SourceUser, error) {
+	raw, err := encode(m)
+	if err != nil {
+		return reconcile.SourceUser{}, err
+	}
+	return reconcile.SourceUser{User: UserFromResource(id, m), Resource: raw}, nil
+}
+
+// decodeGroup reads and normalises a Group body; members are returned
+// apart from the resource.
+func decodeGroup(req *request) (map[string]any, error) {
+	b, err := req.body()
+	if err != nil {
+		return nil, err
+	}
+	m, err := DecodeResource(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := NormalizeGroup(m); err != nil {
+		return nil, err
+	}
+	stripReadOnly(m, TypeGroup)
+	return m, nil
+}
+
+// groupWrite splits a group resource into the stored resource (without
+// members) and its members with their display names.
+func groupWrite(id string, m map[string]any) (reconcile.SourceGroup, error) {
+	g := GroupFromResource(id, m)
+	display := memberDisplay(m)
+	rest := make(map[string]any, len(m))
+	for k, v := range m {
+		if !strings.EqualFold(k, "members") {
+			rest[k] = v
+		}
+	}
+	raw, err := encode(rest)
+	if err != nil {
+		return reconcile.SourceGroup{}, err
+	}
+	_, ext, _ := Lookup(m, "externalId")
+	extID, _ := ext.(string)
+	return reconcile.SourceGroup{ID: id, DisplayName: g.DisplayName, ExternalID: extID, Resource: raw,
+		SetMembers: true, Members: g.Members, MemberDisplay: display}, nil
+}
+
+// memberDisplay collects the "display" sent with members.
+func memberDisplay(m map[string]any) map[string]string {
+	_, v, _ := Lookup(m, "members")
+	list, _ := v.([]any)
+	var out map[string]string
+	for _, e := range list {
+		mem, _ := e.(map[string]any)
+		id, d := lookupString(mem, "value"), lookupString(mem, "display")
+		if d == "" {
+			d = lookupString(mem, "displayName") // Microsoft's validator sends this
+		}
+		if id != "" && d != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[id] = d
+		}
+	}
+	return out
+}
+
+func (s *Server) create(req *request, typ string) error {
+	id := newID()
+	w := &reconcile.SourceWrites{}
+	if typ == TypeUser {
+		m, err := decodeUser(req)
+		if err != nil {
+			return err
+		}
+		u, err := userWrite(id, m)
+		if err != nil {
+			return err
+		}
+		u.Create = true
+		w.Users = []reconcile.SourceUser{u}
+	} else {
+		m, err := decodeGroup(req)
+		if err != nil {
+			return err
+		}
+		g, err := groupWrite(id, m)
+		if err != nil {
+			return err
+		}
+		if err := s.uniqueGroupName(req, g.DisplayName, ""); err != nil {
+			return err
+		}
+		g.Create = true
+		w.Groups = []reconcile.SourceGroup{g}
+	}
+	if err := s.write(req, w); err != nil {
+		return err
+	}
+	return s.respond(req, typ, id, http.StatusCreated)
+}
+
+// uniqueGroupName refuses a displayName another group of the source has
+// (Entra matches groups by displayName and requires it unique).
+func (s *Server) uniqueGroupName(req *request, name, self string) error {
+	f, err := ParseFilter(`displayName eq ` + quote(name))
+	if err != nil {
+		return err
+	}
+	_, found, err := s.store.Resources(req.ctx, req.source, TypeGroup, f, 1, 2, false)
+	if err != nil {
+		return err
+	}
+	for _, r := range found {
+		if r.ID != self {
+			return Uniqueness("a group named %q already exists (id %s)", name, r.ID)
+		}
+	}
+	return nil
+}
+
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// replace answers PUT: the resource becomes the body (members included).
+func (s *Server) replace(req *request, typ, id string) error {
+	version, err := ifMatch(req.r)
+	if err != nil {
+		return err
+	}
+	existing, err := s.store.Resource(req.ctx, req.source, typ, id, false)
+	if err != nil {
+		return notFound(err, typ, id)
+	}
+	if version == 0 {
+		version = existing.Version
+	}
+	w := &reconcile.SourceWrites{}
+	if typ == TypeUser {
+		m, err := decodeUser(req)
+		if err != nil {
+			return err
+		}
+		u, err := userWrite(id, m)
+		if err != nil {
+			return err
+		}
+		u.IfVersion = version
+		w.Users = []reconcile.SourceUser{u}
+	} else {
+		m, err := decodeGroup(req)
+		if err != nil {
+			return err
+		}
+		g, err := groupWrite(id, m)
+		if err != nil {
+			return err
+		}
+		if err := s.uniqueGroupName(req, g.DisplayName, id); err != nil {
+			return err
+		}
+		g.IfVersion = version
+		w.Groups = []reconcile.SourceGroup{g}
+	}
+	if err := s.write(req, w); err != nil {
+		return err
+	}
+	return s.respond(req, typ, id, http.StatusOK)
+}
+
+// patch answers PATCH. A user answers 204, or 200 with the resource when
+// the request names attributes or prefers a representation (RFC 7644
+// §3.5.2 lets the server choose; Microsoft's validator expects 204). A
+// group answers 204.
+func (s *Server) patch(req *request, typ, id string) error {
+	want, err := ifMatch(req.r)
+	if err != nil {
+		return err
+	}
+	b, err := req.body()
+	if err != nil {
+		return err
+	}
+	ops, err := ParsePatch(b)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		err = s.patchOnce(req, typ, id, ops, want)
+		if want != 0 || attempt >= maxRetries || reconcile.ErrorKind(err) != reconcile.EPRECONDITION {
+			break
+		}
+	}
+	if err != nil {
+		return err
+	}
+	q := req.r.URL.Query()
+	if typ == TypeUser && (q.Has("attributes") || q.Has("excludedAttributes") ||
+		strings.Contains(req.r.Header.Get("Prefer"), "return=representation")) {
+		return s.respond(req, typ, id, http.StatusOK)
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// patchOnce reads the resource, applies the operations and writes it back
+// if its version is still the one read (or the one the client gave).
+func (s *Server) patchOnce(req *request, typ, id string, ops []Op, want int64) error {
+	existing, err := s.store.Resource(req.ctx, req.source, typ, id, typ == TypeGroup)
+	if err != nil {
+		return notFound(err, typ, id)
+	}
+	version := want
+	if version == 0 {
+		version = existing.Version
+	}
+	m, err := DecodeResource(existing.Raw)
+	if err != nil {
+		return err
+	}
+	w := &reconcile.SourceWrites{}
+	if typ == TypeUser {
+		if err := ApplyUserPatch(m, ops); err != nil {
+			return err
+		}
+		stripReadOnly(m, TypeUser)
+		u, err := userWrite(id, m)
+		if err != nil {
+			return err
+		}
+		u.IfVersion = version
+		w.Users = []reconcile.SourceUser{u}
+		return s.write(req, w)
+	}
+	members := make([]any, len(existing.Members))
+	for i, mid := range existing.Members {
+		mem := map[string]any{"value": mid}
+		if d := existing.MemberDisplay[mid]; d != "" {
+			mem["display"] = d
+		}
+		members[i] = mem
+	}
+	m["members"] = members
+	oldName := lookupString(m, "displayName")
+	change, err := ApplyGroupPatch(m, ops) // patches m in place
+	if err != nil {
+		return err
+	}
+	g, err := groupWrite(id, m)
+	if err != nil {
+		return err
+	}
+	if g.DisplayName != oldName {
+		if err := s.uniqueGroupName(req, g.DisplayName, id); err != nil {
+			return err
+		}
+	}
+	// Only the members that changed are written, so a PATCH to a big group
+	// costs what it changes.
+	g.SetMembers, g.Members, g.MemberDisplay, g.IfVersion = false, nil, nil, version
+	w.Groups = []reconcile.SourceGroup{g}
+	if len(change.Added)+len(change.Removed) > 0 {
+		display := memberDisplay(m)
+		added := map[string]string{}
+		for _, a := range change.Added {
+			if d := display[a]; d != "" {
+				added[a] = d
+			}
+		}
+		w.Members = []reconcile.MemberWrite{{Group: id, Add: change.Added, Remove: change.Removed, Display: added}}
+	}
+	return s.write(req, w)
+}
+
+func (s *Server) delete(req *request, typ, id string) error {
+	w := &reconcile.SourceWrites{}
+	if typ == TypeUser {
+		w.DeletedUsers = []string{id}
+	} else {
+		w.DeletedGroups = []string{id}
+	}
+	if err := s.write(req, w); err != nil {
+		return notFound(err, typ, id)
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
