@@ -175,8 +175,8 @@ func TestPushGroups(t *testing.T) {
 		{name: "create g with a", w: reconcile.SourceWrites{Groups: []reconcile.SourceGroup{g}}},
 		{name: "add b and a", w: reconcile.SourceWrites{Members: []reconcile.MemberWrite{
 			{Group: "g", Add: []string{"b", "a"}, Display: map[string]string{"b": "Bee"}, IfVersion: 1}}}},
-		{name: "add an unknown id", w: reconcile.SourceWrites{Members: []reconcile.MemberWrite{{Group: "g", Add: []string{"zz"}}}},
-			kind: reconcile.EINVALID, msg: `"zz"`},
+		{name: "add the group to itself", w: reconcile.SourceWrites{Members: []reconcile.MemberWrite{{Group: "g", Add: []string{"g"}}}},
+			kind: reconcile.EINVALID, msg: `member of itself`},
 		{name: "remove c and b", w: reconcile.SourceWrites{Members: []reconcile.MemberWrite{{Group: "g", Remove: []string{"c", "b"}}}}},
 		{name: "stale version", w: reconcile.SourceWrites{Members: []reconcile.MemberWrite{{Group: "g", Add: []string{"b"}, IfVersion: 1}}},
 			kind: reconcile.EPRECONDITION, msg: "version 3, not 1"},

@@ -167,8 +167,8 @@ func (pw *pushWriter) setMembers(pk int64, id string, members []string, displays
 }
 
 // members adds and removes members of one group: removals first (absent
-// ones ignored), then additions (present ones ignored; an id that is
-// neither a user nor a group of the source is EINVALID). Removals go first
+// ones ignored), then additions (present ones ignored; an id the source
+// does not hold is kept as written). Removals go first
 // because Okta sends a remove and an add of the same member to mean "keep".
 func (pw *pushWriter) members(mw *reconcile.MemberWrite) error {
 	g, err := pw.findGroup(mw.Group)
@@ -195,12 +195,9 @@ func (pw *pushWriter) members(mw *reconcile.MemberWrite) error {
 		if m == mw.Group {
 			return pw.errorf(reconcile.EINVALID, "group %q cannot be a member of itself", mw.Group)
 		}
-		switch known, err := pw.idTaken(m); {
-		case err != nil:
-			return pw.dbErr(err, "group %q: add %q", mw.Group, m)
-		case !known:
-			return pw.errorf(reconcile.EINVALID, "group %q: member %q is neither a user nor a group of the source", mw.Group, m)
-		}
+		// An id the source does not hold (yet) is kept as written, like a
+		// SourceGroup's members: IdPs may add a member before creating it,
+		// and Microsoft's validator adds bare ids. It gives no one a role.
 		d := display(mw.Display, m)
 		res, err := pw.tx.ExecContext(pw.ctx, `INSERT INTO source_members (group_pk, member, display) VALUES (?, ?, ?)
 			ON CONFLICT DO NOTHING`, g.pk, m, d)
