@@ -185,7 +185,8 @@ func render(res *reconcile.Resource, typ, base string) (map[string]any, error) {
 
 func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
 
-// ifMatch reads the If-Match header: 0 when absent or "*".
+// ifMatch reads the If-Match header: 0 when absent or "*"; a value that is
+// not one of our ETags matches nothing (412).
 func ifMatch(r *http.Request) (int64, error) {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
 	if h == "" || h == "*" {
@@ -194,7 +195,7 @@ func ifMatch(r *http.Request) (int64, error) {
 	v := strings.Trim(strings.TrimPrefix(h, "W/"), `"`)
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n <= 0 {
-		return -1, nil // matches no version: 412
+		return 0, &Error{Status: http.StatusPreconditionFailed, Detail: fmt.Sprintf("If-Match %s matches no version of this resource", h)}
 	}
 	return n, nil
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	filter "github.com/scim2/filter-parser/v2"
@@ -23,6 +24,9 @@ type Store interface {
 	// Resources runs a filter (nil: all) in the store and returns the total
 	// number of matches and the page from startIndex (1-based), count long.
 	Resources(ctx context.Context, source, typ string, f filter.Expression, startIndex, count int, withMembers bool) (int, []reconcile.Resource, error)
+	// GroupMembersIn returns a group with only those of ids that are its
+	// members now: a PATCH naming a few members of a big group reads no more.
+	GroupMembersIn(ctx context.Context, source, id string, ids []string) (*reconcile.Resource, error)
 }
 
 // Pusher applies a push: reconcile.Engine.
@@ -55,6 +59,7 @@ type Server struct {
 	auth   Authenticator
 	log    *slog.Logger
 	prefix string
+	locks  [64]sync.Mutex // per-resource PATCH serialisation, by hash of the resource
 }
 
 // New returns a server whose resources live under prefix (e.g. "/scim/v2").

@@ -1,6 +1,7 @@
 package scimserver
 
 import (
+	"hash/fnv"
 	"net/http"
 	"strings"
 
@@ -175,12 +176,9 @@ func (s *Server) replace(req *request, typ, id string) error {
 	if err != nil {
 		return err
 	}
-	existing, err := s.store.Resource(req.ctx, req.source, typ, id, false)
-	if err != nil {
+	// A PUT without If-Match replaces whatever is there: last writer wins.
+	if _, err := s.store.Resource(req.ctx, req.source, typ, id, false); err != nil {
 		return notFound(err, typ, id)
-	}
-	if version == 0 {
-		version = existing.Version
 	}
 	w := &reconcile.SourceWrites{}
 	if typ == TypeUser {
@@ -232,9 +230,14 @@ func (s *Server) patch(req *request, typ, id string) error {
 	if err != nil {
 		return err
 	}
+	// PATCH is read-modify-write: serialise them per resource in this
+	// process, so concurrent PATCHes of one resource queue instead of
+	// failing each other's version checks; the retry covers other writers.
+	unlock := s.lockResource(req.source, typ, id)
+	defer unlock()
 	for attempt := 0; ; attempt++ {
 		err = s.patchOnce(req, typ, id, ops, want)
-		if want != 0 || attempt >= maxRetries || reconcile.ErrorKind(err) != reconcile.EPRECONDITION {
+		if want != 0 || attempt >= maxRetries || err == nil || AsError(err).Status != http.StatusPreconditionFailed {
 			break
 		}
 	}
@@ -253,7 +256,13 @@ func (s *Server) patch(req *request, typ, id string) error {
 // patchOnce reads the resource, applies the operations and writes it back
 // if its version is still the one read (or the one the client gave).
 func (s *Server) patchOnce(req *request, typ, id string, ops []Op, want int64) error {
-	existing, err := s.store.Resource(req.ctx, req.source, typ, id, typ == TypeGroup)
+	var existing *reconcile.Resource
+	var err error
+	if typ == TypeGroup {
+		existing, err = s.readGroupForPatch(req, id, ops)
+	} else {
+		existing, err = s.store.Resource(req.ctx, req.source, typ, id, false)
+	}
 	if err != nil {
 		return notFound(err, typ, id)
 	}
@@ -279,15 +288,8 @@ func (s *Server) patchOnce(req *request, typ, id string, ops []Op, want int64) e
 		w.Users = []reconcile.SourceUser{u}
 		return s.write(req, w)
 	}
-	members := make([]any, len(existing.Members))
-	for i, mid := range existing.Members {
-		mem := map[string]any{"value": mid}
-		if d := existing.MemberDisplay[mid]; d != "" {
-			mem["display"] = d
-		}
-		members[i] = mem
-	}
-	m["members"] = members
+	m["members"] = memberObjects(existing)
+	before, _ := encode(withoutMembers(m))
 	oldName := lookupString(m, "displayName")
 	change, err := ApplyGroupPatch(m, ops) // patches m in place
 	if err != nil {
@@ -302,10 +304,14 @@ func (s *Server) patchOnce(req *request, typ, id string, ops []Op, want int64) e
 			return err
 		}
 	}
-	// Only the members that changed are written, so a PATCH to a big group
-	// costs what it changes.
-	g.SetMembers, g.Members, g.MemberDisplay, g.IfVersion = false, nil, nil, version
-	w.Groups = []reconcile.SourceGroup{g}
+	// The group's own attributes are written (guarded by the version read)
+	// only when they changed; member changes are deltas, written as such,
+	// so a PATCH to a big group costs what it changes and concurrent member
+	// PATCHes do not collide.
+	if after, _ := encode(withoutMembers(m)); string(after) != string(before) || want != 0 {
+		g.SetMembers, g.Members, g.MemberDisplay, g.IfVersion = false, nil, nil, version
+		w.Groups = []reconcile.SourceGroup{g}
+	}
 	if len(change.Added)+len(change.Removed) > 0 {
 		display := memberDisplay(m)
 		added := map[string]string{}
@@ -316,7 +322,41 @@ func (s *Server) patchOnce(req *request, typ, id string, ops []Op, want int64) e
 		}
 		w.Members = []reconcile.MemberWrite{{Group: id, Add: change.Added, Remove: change.Removed, Display: added}}
 	}
+	if len(w.Groups)+len(w.Members) == 0 {
+		return nil
+	}
 	return s.write(req, w)
+}
+
+// readGroupForPatch reads what a group PATCH needs: only the members its
+// operations name, when they name them all; else every member.
+func (s *Server) readGroupForPatch(req *request, id string, ops []Op) (*reconcile.Resource, error) {
+	if ids, ok := namedMembers(ops); ok {
+		return s.store.GroupMembersIn(req.ctx, req.source, id, ids)
+	}
+	return s.store.Resource(req.ctx, req.source, TypeGroup, id, true)
+}
+
+func memberObjects(res *reconcile.Resource) []any {
+	members := make([]any, len(res.Members))
+	for i, mid := range res.Members {
+		mem := map[string]any{"value": mid}
+		if d := res.MemberDisplay[mid]; d != "" {
+			mem["display"] = d
+		}
+		members[i] = mem
+	}
+	return members
+}
+
+func withoutMembers(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if !strings.EqualFold(k, "members") {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func (s *Server) delete(req *request, typ, id string) error {
@@ -331,4 +371,14 @@ func (s *Server) delete(req *request, typ, id string) error {
 	}
 	req.w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// lockResource takes one of a fixed set of mutexes chosen by the resource's
+// identity and returns its unlock.
+func (s *Server) lockResource(source, typ, id string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(source + "\x00" + typ + "\x00" + id))
+	mu := &s.locks[h.Sum32()%uint32(len(s.locks))]
+	mu.Lock()
+	return mu.Unlock
 }

@@ -180,3 +180,46 @@ func readMembers(ctx context.Context, tx *sql.Tx, groups []*reconcile.Resource, 
 	}
 	return rows.Err()
 }
+
+// GroupMembersIn returns the group resource with Members holding only those
+// of ids that are members now (with their display): what a PATCH naming a
+// few members of a big group needs, without reading the rest.
+func (s *Store) GroupMembersIn(ctx context.Context, source, id string, ids []string) (*reconcile.Resource, error) {
+	tx, err := s.readTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	res := &reconcile.Resource{}
+	pk, err := scanResource(tx.QueryRowContext(ctx, "SELECT "+resourceColumns+` FROM source_groups r
+		JOIN source_states s ON s.pk = r.source_pk WHERE s.name = ? AND r.id = ?`, source, id), res)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, reconcile.Errorf(reconcile.ENOTFOUND, "Group %q not found", id)
+	case err != nil:
+		return nil, dbError(err, "read group %q of source %q", id, source)
+	}
+	res.Members = []string{}
+	list, _ := json.Marshal(ids) // []string always encodes
+	rows, err := tx.QueryContext(ctx, `SELECT member, display FROM source_members
+		WHERE group_pk = ? AND member IN (SELECT value FROM json_each(?)) ORDER BY member`, pk, string(list))
+	if err != nil {
+		return nil, dbError(err, "read members of group %q", id)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m string
+		var d sql.NullString
+		if err := rows.Scan(&m, &d); err != nil {
+			return nil, dbError(err, "read members of group %q", id)
+		}
+		res.Members = append(res.Members, m)
+		if d.Valid {
+			if res.MemberDisplay == nil {
+				res.MemberDisplay = map[string]string{}
+			}
+			res.MemberDisplay[m] = d.String
+		}
+	}
+	return res, dbError(rows.Err(), "read members of group %q", id)
+}

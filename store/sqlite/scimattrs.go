@@ -202,6 +202,13 @@ func resolve(typ string, p filter.AttributePath) (attrRef, error) {
 		}
 	}
 	a := table[name]
+	if a == nil && typ == "User" && uri == "" {
+		// A bare enterprise attribute ("manager eq x", as Microsoft documents
+		// its reference check) names the extension's: the core has none of them.
+		if a = enterpriseJSON[name]; a != nil {
+			ref.ext = strings.ToLower(enterpriseURN)
+		}
+	}
 	if a == nil {
 		return ref, invalidFilter("%s: unknown attribute", ref.name)
 	}
