@@ -114,37 +114,48 @@ func memberDisplay(m map[string]any) map[string]string {
 
 func (s *Server) create(req *request, typ string) error {
 	id := newID()
-	w := &reconcile.SourceWrites{}
-	if typ == TypeUser {
-		m, err := decodeUser(req)
-		if err != nil {
-			return err
-		}
-		u, err := userWrite(id, m)
-		if err != nil {
-			return err
-		}
-		u.Create = true
-		w.Users = []reconcile.SourceUser{u}
-	} else {
-		m, err := decodeGroup(req)
-		if err != nil {
-			return err
-		}
-		g, err := groupWrite(id, m)
-		if err != nil {
-			return err
-		}
-		if err := s.uniqueGroupName(req, g.DisplayName, ""); err != nil {
-			return err
-		}
-		g.Create = true
-		w.Groups = []reconcile.SourceGroup{g}
+	w, err := s.bodyWrite(req, typ, id, func(u *reconcile.SourceUser) { u.Create = true },
+		func(g *reconcile.SourceGroup) { g.Create = true })
+	if err != nil {
+		return err
 	}
 	if err := s.write(req, w); err != nil {
 		return err
 	}
 	return s.respond(req, typ, id, http.StatusCreated)
+}
+
+// bodyWrite reads a POST or PUT body as the write of resource id; mark
+// sets what differs between the two (Create, IfVersion).
+func (s *Server) bodyWrite(req *request, typ, id string, markUser func(*reconcile.SourceUser), markGroup func(*reconcile.SourceGroup)) (*reconcile.SourceWrites, error) {
+	if typ == TypeUser {
+		m, err := decodeUser(req)
+		if err != nil {
+			return nil, err
+		}
+		u, err := userWrite(id, m)
+		if err != nil {
+			return nil, err
+		}
+		markUser(&u)
+		return &reconcile.SourceWrites{Users: []reconcile.SourceUser{u}}, nil
+	}
+	m, err := decodeGroup(req)
+	if err != nil {
+		return nil, err
+	}
+	g, err := groupWrite(id, m)
+	if err != nil {
+		return nil, err
+	}
+	self := id
+	if markGroup(&g); g.Create {
+		self = ""
+	}
+	if err := s.uniqueGroupName(req, g.DisplayName, self); err != nil {
+		return nil, err
+	}
+	return &reconcile.SourceWrites{Groups: []reconcile.SourceGroup{g}}, nil
 }
 
 // uniqueGroupName refuses a displayName another group of the source has
@@ -180,32 +191,10 @@ func (s *Server) replace(req *request, typ, id string) error {
 	if _, err := s.store.Resource(req.ctx, req.source, typ, id, false); err != nil {
 		return notFound(err, typ, id)
 	}
-	w := &reconcile.SourceWrites{}
-	if typ == TypeUser {
-		m, err := decodeUser(req)
-		if err != nil {
-			return err
-		}
-		u, err := userWrite(id, m)
-		if err != nil {
-			return err
-		}
-		u.IfVersion = version
-		w.Users = []reconcile.SourceUser{u}
-	} else {
-		m, err := decodeGroup(req)
-		if err != nil {
-			return err
-		}
-		g, err := groupWrite(id, m)
-		if err != nil {
-			return err
-		}
-		if err := s.uniqueGroupName(req, g.DisplayName, id); err != nil {
-			return err
-		}
-		g.IfVersion = version
-		w.Groups = []reconcile.SourceGroup{g}
+	w, err := s.bodyWrite(req, typ, id, func(u *reconcile.SourceUser) { u.IfVersion = version },
+		func(g *reconcile.SourceGroup) { g.IfVersion = version })
+	if err != nil {
+		return err
 	}
 	if err := s.write(req, w); err != nil {
 		return err
