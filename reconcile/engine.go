@@ -1,7 +1,9 @@
 package reconcile
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -203,13 +205,43 @@ func (e *Engine) save(ctx context.Context, p *Plan) error {
 		return err
 	}
 	for _, o := range old {
-		if o.Kind == p.Kind {
-			if err := e.store.DiscardPlan(ctx, o.ID, "superseded"); err != nil {
+		if o.Kind != p.Kind {
+			continue
+		}
+		// A source held on every run would otherwise store the same plan
+		// again each time: keep the one already waiting when nothing changed.
+		if o.Summary == p.Summary && o.HeldReason == p.HeldReason {
+			same, err := e.samePlan(ctx, o.ID, p)
+			if err != nil {
 				return err
 			}
+			if same {
+				p.ID, p.CreatedAt = o.ID, o.CreatedAt
+				return nil
+			}
+		}
+		if err := e.store.DiscardPlan(ctx, o.ID, "superseded"); err != nil {
+			return err
 		}
 	}
 	return e.store.SavePlan(ctx, p)
+}
+
+// samePlan reports whether the saved plan id holds the same changes as p.
+func (e *Engine) samePlan(ctx context.Context, id int64, p *Plan) (bool, error) {
+	o, err := e.store.Plan(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	a, err := json.Marshal(o.Changes)
+	if err != nil {
+		return false, err
+	}
+	b, err := json.Marshal(p.Changes)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(a, b) && sameDirectory(o.Directory, p.Directory), nil
 }
 
 func (e *Engine) apply(ctx context.Context, p *Plan) error {

@@ -199,6 +199,10 @@ func TestEngineSyncLifecycle(t *testing.T) {
 		if f.changeCount() != before {
 			t.Fatal("a held plan wrote changes")
 		}
+		// The next run, with nothing new, keeps the plan already waiting.
+		if again := f.sync(src, reconcile.SyncOptions{}); again.ID != p.ID || again.Status != reconcile.StatusHeld {
+			t.Errorf("the same held plan again: id %d status %q, want the waiting plan %d", again.ID, again.Status, p.ID)
+		}
 		if _, err := f.engine.Approve(f.ctx, p.ID, "admin"); err != nil {
 			t.Fatal(err)
 		}
