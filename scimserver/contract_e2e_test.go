@@ -419,3 +419,35 @@ func TestUserNameOwnedByAnotherOwner(t *testing.T) {
 		})
 	}
 }
+
+// A user PATCH answers 200 with the resource unless the client asks for no
+// body: Prefer: return=minimal, or an Accept of only "*/*" (Microsoft's
+// validator, which expects 204). attributes always gets the resource.
+func TestUserPatchAnswer(t *testing.T) {
+	h := newE2E(t)
+	id := h.createUser("answer@example.com")
+	body := patchJSON(`{"op":"replace","path":"displayName","value":"Answer"}`)
+	tests := []struct {
+		name   string
+		path   string
+		header []string
+		want   int
+	}{
+		{name: "no Accept", path: "/Users/" + id, want: http.StatusOK},
+		{name: "Accept scim+json (Okta)", path: "/Users/" + id, header: []string{"Accept", "application/scim+json"}, want: http.StatusOK},
+		{name: "Accept */* (Microsoft's validator)", path: "/Users/" + id, header: []string{"Accept", "*/*"}, want: http.StatusNoContent},
+		{name: "Prefer return=minimal", path: "/Users/" + id, header: []string{"Prefer", "return=minimal"}, want: http.StatusNoContent},
+		{name: "attributes asked", path: "/Users/" + id + "?attributes=displayName", header: []string{"Accept", "*/*"}, want: http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.do("PATCH", tt.path, body, tt.want, tt.header...)
+			if tt.want == http.StatusOK && r.JSON()["displayName"] != "Answer" {
+				t.Errorf("200 body lacks the patched displayName: %s", r.body)
+			}
+			if tt.want == http.StatusNoContent && len(r.body) != 0 {
+				t.Errorf("204 with a body: %s", r.body)
+			}
+		})
+	}
+}

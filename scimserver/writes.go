@@ -233,13 +233,33 @@ func (s *Server) patch(req *request, typ, id string) error {
 	if err != nil {
 		return err
 	}
-	q := req.r.URL.Query()
-	if typ == TypeUser && (q.Has("attributes") || q.Has("excludedAttributes") ||
-		strings.Contains(req.r.Header.Get("Prefer"), "return=representation")) {
+	if typ == TypeUser && wantsRepresentation(req.r) {
 		return s.respond(req, typ, id, http.StatusOK)
 	}
 	req.w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// wantsRepresentation decides a user PATCH's answer (RFC 7644 §3.5.2 lets
+// the server choose between 200 with the resource and 204): the resource,
+// unless the client asks for no body — Prefer: return=minimal, or an
+// Accept of only "*/*" (a client that takes anything and names no SCIM or
+// JSON type, as Microsoft's validator, which expects 204). The attributes
+// parameters always get the resource (RFC 7644 §3.5.2).
+func wantsRepresentation(r *http.Request) bool {
+	q := r.URL.Query()
+	if q.Has("attributes") || q.Has("excludedAttributes") {
+		return true
+	}
+	prefer := strings.ToLower(r.Header.Get("Prefer"))
+	switch {
+	case strings.Contains(prefer, "return=minimal"):
+		return false
+	case strings.Contains(prefer, "return=representation"):
+		return true
+	}
+	accept := strings.TrimSpace(strings.Join(r.Header.Values("Accept"), ","))
+	return accept == "" || strings.Contains(accept, "json")
 }
 
 // patchOnce reads the resource, applies the operations and writes it back
