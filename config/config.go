@@ -23,7 +23,9 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/idpsync/idpsync/connectors/entra"
 	"github.com/idpsync/idpsync/connectors/file"
+	"github.com/idpsync/idpsync/connectors/okta"
 	"github.com/idpsync/idpsync/reconcile"
 	"github.com/idpsync/idpsync/scimserver"
 )
@@ -72,12 +74,14 @@ type Source struct {
 	Enabled          *bool  `toml:"enabled"`  // nil: enabled
 	MaxDeactivations Limit  `toml:"max_deactivations"`
 
-	File *file.Config             `toml:"-"` // type "file"
-	SCIM *scimserver.SourceConfig `toml:"-"` // type "scim"
+	File  *file.Config             `toml:"-"` // type "file"
+	SCIM  *scimserver.SourceConfig `toml:"-"` // type "scim"
+	Okta  *okta.Config             `toml:"-"` // type "okta"
+	Entra *entra.Config            `toml:"-"` // type "entra"
 }
 
 // sourceTypes lists the source types, in the order error messages give them.
-var sourceTypes = []string{"file", "scim"}
+var sourceTypes = []string{"file", "scim", "okta", "entra"}
 
 // settings returns the type-specific Config of the source, creating an
 // empty one if there is none yet, or nil for an unknown type.
@@ -93,6 +97,16 @@ func (s *Source) settings() interface{ Validate() []error } {
 			s.SCIM = new(scimserver.SourceConfig)
 		}
 		return s.SCIM
+	case "okta":
+		if s.Okta == nil {
+			s.Okta = new(okta.Config)
+		}
+		return s.Okta
+	case "entra":
+		if s.Entra == nil {
+			s.Entra = new(entra.Config)
+		}
+		return s.Entra
 	}
 	return nil
 }
@@ -108,7 +122,24 @@ func (s *Source) resolvePaths(dir string) {
 		if s.SCIM != nil && s.SCIM.TokenFile != "" {
 			s.SCIM.TokenFile = resolve(dir, s.SCIM.TokenFile)
 		}
+	case "okta":
+		if c := s.Okta; c != nil {
+			c.TokenFile, c.PrivateKeyFile = resolveSet(dir, c.TokenFile), resolveSet(dir, c.PrivateKeyFile)
+		}
+	case "entra":
+		if c := s.Entra; c != nil {
+			c.ClientSecretFile, c.CertificateFile, c.CAFile =
+				resolveSet(dir, c.ClientSecretFile), resolveSet(dir, c.CertificateFile), resolveSet(dir, c.CAFile)
+		}
 	}
+}
+
+// resolveSet resolves a path against dir, leaving an unset one unset.
+func resolveSet(dir, path string) string {
+	if path == "" {
+		return ""
+	}
+	return resolve(dir, path)
 }
 
 // Limit is a max_deactivations value as written: a count ("25", or the TOML

@@ -336,3 +336,56 @@ func TestSecret(t *testing.T) {
 		})
 	}
 }
+
+func TestIdPSources(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	body := `
+[rules]
+roles = ["Admin", "Viewer"]
+default_role = "Viewer"
+[[source]]
+name       = "okta"
+type       = "okta"
+org_url    = "https://example.okta.com"
+token_file = "okta.token"
+groups     = ["ph-*", "Sales"]
+schedule   = "@every 30m"
+[[source]]
+name               = "entra"
+type               = "entra"
+tenant_id          = "11111111-2222-3333-4444-555555555555"
+client_id          = "66666666-7777-8888-9999-000000000000"
+client_secret_file = "entra.secret"
+groups             = ["ph-admin"]
+`
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	o, e := c.Source("okta"), c.Source("entra")
+	if o.Okta == nil || o.Okta.TokenFile != filepath.Join(dir, "okta.token") || len(o.Okta.Groups) != 2 {
+		t.Errorf("okta settings = %+v", o.Okta)
+	}
+	if e.Entra == nil || e.Entra.ClientSecretFile != filepath.Join(dir, "entra.secret") {
+		t.Errorf("entra settings = %+v", e.Entra)
+	}
+
+	bad := strings.Replace(body, `org_url    = "https://example.okta.com"`, `org_ur = "https://example.okta.com"`, 1)
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = config.Load(path)
+	if err == nil {
+		err = c.Validate()
+	}
+	if err == nil || !strings.Contains(err.Error(), "org_ur") || !strings.Contains(err.Error(), ":8:") {
+		t.Errorf("a misspelt okta key: %v, want an error naming org_ur on line 8", err)
+	}
+}

@@ -77,8 +77,8 @@ func TestValidate(t *testing.T) {
 		{"source name starting with -", []string{`name     = "hr"`, `name = "-hr"`}, "source[0].name", 24, `"-hr" must be lowercase letters`},
 		{"source named manual", []string{`name     = "hr"`, `name = "manual"`}, "source[0].name", 24, `"manual" is reserved`},
 		{"duplicate source name", []string{`name              = "ops"`, `name = "hr"`}, "source[1].name", 30, `duplicate source name "hr" (also source[0])`},
-		{"source without type", []string{`type     = "file"`, `# no type`}, "source[0].type", 23, "required (want file, scim)"},
-		{"unknown source type", []string{`type     = "file"`, `type = "ldap"`}, "source[0].type", 25, `unknown source type "ldap" (want file, scim)`},
+		{"source without type", []string{`type     = "file"`, `# no type`}, "source[0].type", 23, "required (want file, scim, okta, entra)"},
+		{"unknown source type", []string{`type     = "file"`, `type = "ldap"`}, "source[0].type", 25, `unknown source type "ldap" (want file, scim, okta, entra)`},
 		{"bad schedule", []string{`schedule = "@every 15m"`, `schedule = "every 15m"`}, "source[0].schedule", 27, `"every 15m": expected 5 to 6 fields`},
 		{"bad @every", []string{`schedule = "@every 15m"`, `schedule = "@every fortnight"`}, "source[0].schedule", 27, `"@every fortnight"`},
 		{"bad source max_deactivations", []string{`max_deactivations = 5`, `max_deactivations = "lots"`}, "source[1].max_deactivations", 35, `"lots" is neither a count`},
@@ -161,7 +161,7 @@ func TestEveryProblemAtOnce(t *testing.T) {
 		want := strings.Join([]string{
 			`line 5: log.level: "loud" is not one of debug, info, warn, error`,
 			`line 21: mapping[1].role: unknown role "Owner" (roles are "Admin", "CSM", "Viewer")`,
-			`line 25: source[0].type: unknown source type "ldap" (want file, scim)`,
+			`line 25: source[0].type: unknown source type "ldap" (want file, scim, okta, entra)`,
 			`line 33: source[1].format: "xml" is not "json" or "csv"`,
 		}, "\n")
 		if err == nil || err.Error() != want {

@@ -113,6 +113,10 @@ func openSource(s *config.Source, log *slog.Logger) (reconcile.Source, error) {
 		return s.File.Open(s.Name, log)
 	case "scim":
 		return nil, nil // pushed, not pulled
+	case "okta":
+		return s.Okta.Open(s.Name, log)
+	case "entra":
+		return s.Entra.Open(s.Name, log)
 	}
 	return nil, fmt.Errorf("source type %q cannot be pulled", s.Type)
 }
