@@ -143,7 +143,7 @@ func (e *Engine) Sync(ctx context.Context, src Source, opt SyncOptions) (*Plan, 
 
 func (e *Engine) sync(ctx context.Context, src Source, brake Threshold, opt SyncOptions) (*Plan, error) {
 	name := src.Name()
-	dir, err := src.Fetch(ctx)
+	dir, cursor, err := e.fetch(ctx, src)
 	if err != nil {
 		return nil, fmt.Errorf("source %q: fetch failed, nothing applied: %w", name, err)
 	}
@@ -165,6 +165,7 @@ func (e *Engine) sync(ctx context.Context, src Source, brake Threshold, opt Sync
 	}
 	in.Source, in.Fetched, in.Brake = name, dir, brake
 	p := e.finish(Diff(in), opt.Actor, &rules)
+	p.Cursor = cursor // stored with the state read up to it, if the plan is applied
 	for _, c := range p.Changes {
 		if c.Kind == ChangeConflict || c.Kind == ChangeAdopt {
 			e.log.Warn("userName collision", "source", name, "user", c.User, "kind", c.Kind, "reason", c.Reason)
@@ -185,6 +186,30 @@ func (e *Engine) sync(ctx context.Context, src Source, brake Threshold, opt Sync
 		return p, nil
 	}
 	return p, e.apply(ctx, p)
+}
+
+// fetch reads a source: incrementally from its stored state and cursor when
+// it is a DeltaSource, else in full. The cursor returned is "" for a plain Source.
+func (e *Engine) fetch(ctx context.Context, src Source) (*Directory, string, error) {
+	ds, ok := src.(DeltaSource)
+	if !ok {
+		dir, err := src.Fetch(ctx)
+		return dir, "", err
+	}
+	cursor, err := e.store.Cursor(ctx, src.Name())
+	if err != nil {
+		return nil, "", err
+	}
+	var prev *Directory
+	if cursor != "" {
+		if prev, err = e.store.Directory(ctx, src.Name()); err != nil {
+			return nil, "", err
+		}
+		if prev == nil {
+			cursor = "" // a cursor without the state it applies to: read everything
+		}
+	}
+	return ds.FetchDelta(ctx, prev, cursor)
 }
 
 // finish stamps a computed plan.

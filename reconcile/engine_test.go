@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -403,5 +404,87 @@ func TestEngineConcurrentRuleEdits(t *testing.T) {
 	}
 	if err := f.engine.Apply(f.ctx, b); reconcile.ErrorKind(err) != reconcile.ECONFLICT {
 		t.Errorf("applying an edit planned on replaced rules: %v, want conflict", err)
+	}
+}
+
+// deltaSource is a DeltaSource over a directory: a full read when the
+// cursor is empty, else it returns prev with the changes queued since.
+type deltaSource struct {
+	source
+	fulls, deltas int
+	cursors       []string // cursors it was called with
+	version       int
+	changes       []func(*reconcile.Directory) // applied to prev on the next delta read
+}
+
+func (s *deltaSource) FetchDelta(_ context.Context, prev *reconcile.Directory, cursor string) (*reconcile.Directory, string, error) {
+	s.cursors = append(s.cursors, cursor)
+	if s.err != nil {
+		return nil, "", s.err
+	}
+	s.version++
+	next := fmt.Sprintf("v%d", s.version)
+	if cursor == "" || prev == nil {
+		s.fulls++
+		s.changes = nil
+		return connectortest.Clone(s.dir), next, nil
+	}
+	s.deltas++
+	d := connectortest.Clone(prev)
+	for _, c := range s.changes {
+		c(d)
+	}
+	s.changes = nil
+	return d, next, nil
+}
+
+func TestEngineDeltaSource(t *testing.T) {
+	f := newFixture(t, rules(func(r *reconcile.Rules) { r.MaxDeactivations = reconcile.Threshold{Count: 0} }), "hr")
+	src := &deltaSource{source: source{name: "hr", dir: demo()}}
+	f.sync(src, reconcile.SyncOptions{})
+	if src.fulls != 1 || src.deltas != 0 {
+		t.Fatalf("first run: %d full, %d delta reads; want one full read", src.fulls, src.deltas)
+	}
+	if c, _ := f.store.Cursor(f.ctx, "hr"); c != "v1" {
+		t.Fatalf("cursor after the first apply = %q, want v1", c)
+	}
+
+	// A delta adding cat to ph-admin is applied on top of the stored state.
+	src.changes = append(src.changes, func(d *reconcile.Directory) { d.Groups[0].Members = append(d.Groups[0].Members, "cat") })
+	f.sync(src, reconcile.SyncOptions{})
+	if src.deltas != 1 || src.cursors[1] != "v1" {
+		t.Fatalf("second run: deltas %d, called with cursors %q", src.deltas, src.cursors)
+	}
+	wantRoles(t, f, "ann@example.com: [Admin]", "bob@example.com: [CSM]", "cat@example.com: [Admin]", "dan@example.com: [Viewer]")
+	if c, _ := f.store.Cursor(f.ctx, "hr"); c != "v2" {
+		t.Errorf("cursor after the delta apply = %q, want v2", c)
+	}
+
+	// A delta removing a user is held (brake 0): the cursor does not move.
+	src.changes = append(src.changes, func(d *reconcile.Directory) {
+		d.Users = slices.DeleteFunc(d.Users, func(u reconcile.User) bool { return u.ID == "dan" })
+	})
+	held := f.sync(src, reconcile.SyncOptions{})
+	if held.Status != reconcile.StatusHeld {
+		t.Fatalf("status %q, want held", held.Status)
+	}
+	if c, _ := f.store.Cursor(f.ctx, "hr"); c != "v2" {
+		t.Errorf("a held run moved the cursor to %q", c)
+	}
+	// Approving it applies the state and the cursor it was read up to.
+	if _, err := f.engine.Approve(f.ctx, held.ID, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := f.store.Cursor(f.ctx, "hr"); c != "v3" {
+		t.Errorf("cursor after approving = %q, want v3", c)
+	}
+
+	// A failed read leaves everything as it was.
+	src.err = errors.New("410 Gone")
+	if _, err := f.engine.Sync(f.ctx, src, reconcile.SyncOptions{}); err == nil {
+		t.Fatal("a failed delta read returned no error")
+	}
+	if c, _ := f.store.Cursor(f.ctx, "hr"); c != "v3" {
+		t.Errorf("a failed run moved the cursor to %q", c)
 	}
 }

@@ -60,6 +60,9 @@ type Plan struct {
 	RulesHash string      `json:"-"` // fingerprint of the rules the plan was computed under
 	// DropSource names a source whose stored state is deleted (KindRemove).
 	DropSource string `json:"-"`
+	// Cursor is where the source's next incremental read resumes (a
+	// DeltaSource's cursor), stored when the plan is applied, or "".
+	Cursor string `json:"-"`
 
 	// base is the hash of the rules a rules plan was computed from; Apply
 	// refuses it if they changed meanwhile. Not stored: rules plans are

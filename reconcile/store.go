@@ -17,6 +17,9 @@ type Store interface {
 	Directory(ctx context.Context, source string) (*Directory, error)
 	// Sources lists every source that has stored state or owns users, sorted.
 	Sources(ctx context.Context) ([]string, error)
+	// Cursor returns the delta cursor stored by the last applied plan of the
+	// source that carried one, or "".
+	Cursor(ctx context.Context, source string) (string, error)
 
 	// Apply applies a plan in one transaction: it checks every change's Before
 	// against the current state (ECONFLICT "stale plan" on a mismatch, nothing

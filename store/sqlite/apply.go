@@ -132,6 +132,14 @@ func (s *Store) applyPlan(ctx context.Context, tx *sql.Tx, pp *prepared, now tim
 			s.hooks.directory(written)
 		}
 	}
+	if p.Cursor != "" && p.Source != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO source_states (name) VALUES (?) ON CONFLICT (name) DO NOTHING`, p.Source); err != nil {
+			return 0, dbError(err, "store the cursor of source %q", p.Source)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE source_states SET cursor = ? WHERE name = ?", p.Cursor, p.Source); err != nil {
+			return 0, dbError(err, "store the cursor of source %q", p.Source)
+		}
+	}
 	if p.Admin != nil {
 		if err := replaceAdminRules(ctx, tx, p.Admin); err != nil {
 			return 0, err

@@ -21,6 +21,7 @@ type planRow struct {
 	directory                   any    // gzip JSON, or NULL
 	admin                       any    // JSON, or NULL
 	rulesHash, dropSource       string
+	cursor                      string
 }
 
 // newPlanRow encodes p for storage with the given status. changes is the
@@ -42,6 +43,7 @@ func newPlanRow(p *reconcile.Plan, status string, changes []byte, now time.Time)
 		kind: p.Kind, source: p.Source, actor: p.Actor, status: status,
 		createdAt: formatTime(created), updatedAt: formatTime(now), heldReason: p.HeldReason,
 		summary: string(summary), changes: changes, rulesHash: p.RulesHash, dropSource: p.DropSource,
+		cursor: p.Cursor,
 	}
 	if p.Admin != nil {
 		b, err := json.Marshal(p.Admin)
@@ -66,10 +68,10 @@ func pending(status string) bool {
 
 func insertPlan(ctx context.Context, tx *sql.Tx, r *planRow) (int64, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO plans (kind, source, actor, status, created_at, updated_at,
-		held_reason, summary, changes, directory, admin, rules_hash, drop_source)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		held_reason, summary, changes, directory, admin, rules_hash, drop_source, cursor)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.kind, r.source, r.actor, r.status, r.createdAt, r.updatedAt, r.heldReason, r.summary, r.changes,
-		r.directory, r.admin, r.rulesHash, r.dropSource)
+		r.directory, r.admin, r.rulesHash, r.dropSource, r.cursor)
 	if err != nil {
 		return 0, dbError(err, "store plan")
 	}
@@ -117,13 +119,13 @@ func (s *Store) SavePlan(ctx context.Context, p *reconcile.Plan) error {
 }
 
 // planColumns are the columns Plans lists; Plan adds changes and directory.
-const planColumns = `id, kind, source, actor, status, created_at, held_reason, summary, admin, rules_hash, drop_source`
+const planColumns = `id, kind, source, actor, status, created_at, held_reason, summary, admin, rules_hash, drop_source, cursor`
 
 func scanPlan(sc interface{ Scan(...any) error }, p *reconcile.Plan, extra ...any) error {
 	var created, summary string
 	var admin sql.NullString
 	dest := append([]any{&p.ID, &p.Kind, &p.Source, &p.Actor, &p.Status, &created, &p.HeldReason, &summary,
-		&admin, &p.RulesHash, &p.DropSource}, extra...)
+		&admin, &p.RulesHash, &p.DropSource, &p.Cursor}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return err
 	}

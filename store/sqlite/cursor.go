@@ -1,0 +1,18 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+// Cursor returns where a source's next incremental read resumes: the
+// cursor stored by the last applied plan that carried one, or "".
+func (s *Store) Cursor(ctx context.Context, source string) (string, error) {
+	var c string
+	err := s.db.QueryRowContext(ctx, "SELECT cursor FROM source_states WHERE name = ?", source).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return c, dbError(err, "read the cursor of source %q", source)
+}
