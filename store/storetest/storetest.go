@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Runs", func(t *testing.T) { testRuns(t, open) })
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
 	t.Run("User", func(t *testing.T) { testUser(t, open) })
+	t.Run("Cursor", func(t *testing.T) { testCursor(t, open) })
 }
 
 // mustApply applies p and fails the test on an error.
