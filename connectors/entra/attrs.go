@@ -5,31 +5,29 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
-
 	"github.com/idpsync/idpsync/reconcile"
 )
 
 // userProps are the Graph user properties a mapping may name, with how to
 // read each. Directory extensions (extension_<appid>_<name>) are read from
-// the additional data.
-var userProps = map[string]func(models.Userable) *string{
-	"id":                          func(u models.Userable) *string { return u.GetId() },
-	"userPrincipalName":           func(u models.Userable) *string { return u.GetUserPrincipalName() },
-	"mail":                        func(u models.Userable) *string { return u.GetMail() },
-	"displayName":                 func(u models.Userable) *string { return u.GetDisplayName() },
-	"givenName":                   func(u models.Userable) *string { return u.GetGivenName() },
-	"surname":                     func(u models.Userable) *string { return u.GetSurname() },
-	"employeeId":                  func(u models.Userable) *string { return u.GetEmployeeId() },
-	"employeeType":                func(u models.Userable) *string { return u.GetEmployeeType() },
-	"mailNickname":                func(u models.Userable) *string { return u.GetMailNickname() },
-	"jobTitle":                    func(u models.Userable) *string { return u.GetJobTitle() },
-	"department":                  func(u models.Userable) *string { return u.GetDepartment() },
-	"companyName":                 func(u models.Userable) *string { return u.GetCompanyName() },
-	"userType":                    func(u models.Userable) *string { return u.GetUserType() },
-	"onPremisesSamAccountName":    func(u models.Userable) *string { return u.GetOnPremisesSamAccountName() },
-	"onPremisesImmutableId":       func(u models.Userable) *string { return u.GetOnPremisesImmutableId() },
-	"onPremisesUserPrincipalName": func(u models.Userable) *string { return u.GetOnPremisesUserPrincipalName() },
+// the object's ext.
+var userProps = map[string]func(*object) string{
+	"id":                          func(u *object) string { return u.ID },
+	"userPrincipalName":           func(u *object) string { return u.UserPrincipalName },
+	"mail":                        func(u *object) string { return u.Mail },
+	"displayName":                 func(u *object) string { return u.DisplayName },
+	"givenName":                   func(u *object) string { return u.GivenName },
+	"surname":                     func(u *object) string { return u.Surname },
+	"employeeId":                  func(u *object) string { return u.EmployeeID },
+	"employeeType":                func(u *object) string { return u.EmployeeType },
+	"mailNickname":                func(u *object) string { return u.MailNickname },
+	"jobTitle":                    func(u *object) string { return u.JobTitle },
+	"department":                  func(u *object) string { return u.Department },
+	"companyName":                 func(u *object) string { return u.CompanyName },
+	"userType":                    func(u *object) string { return u.UserType },
+	"onPremisesSamAccountName":    func(u *object) string { return u.OnPremisesSamAccountName },
+	"onPremisesImmutableId":       func(u *object) string { return u.OnPremisesImmutableID },
+	"onPremisesUserPrincipalName": func(u *object) string { return u.OnPremisesUserPrincipalName },
 }
 
 func knownProperty(p string) bool {
@@ -66,36 +64,35 @@ func (c Config) selectProps() []string {
 	return s
 }
 
+// extensions are the directory extensions the mapping reads.
+func (c Config) extensions() []string {
+	var out []string
+	for _, m := range c.mapping() {
+		if _, ok := userProps[m.prop]; !ok && !slices.Contains(out, m.prop) {
+			out = append(out, m.prop)
+		}
+	}
+	return out
+}
+
 // toUser maps a Graph user. A user without accountEnabled is inactive: Graph
 // always returns it when selected, so its absence is not a reason to grant.
-func (c Config) toUser(g models.Userable) (reconcile.User, error) {
-	u := reconcile.User{ID: deref(g.GetId())}
+func (c Config) toUser(g *object) (reconcile.User, error) {
+	u := reconcile.User{ID: g.ID, Active: g.AccountEnabled}
 	if u.ID == "" {
 		return u, fmt.Errorf("a user without an id")
 	}
 	for _, m := range c.mapping() {
 		m.set(&u, readProp(g, m.prop))
 	}
-	if e := g.GetAccountEnabled(); e != nil {
-		u.Active = *e
-	}
 	return u, nil
 }
 
-func readProp(u models.Userable, prop string) string {
+func readProp(u *object, prop string) string {
 	if get, ok := userProps[prop]; ok {
-		return deref(get(u))
+		return get(u)
 	}
-	switch v := u.GetAdditionalData()[prop].(type) {
-	case *string:
-		return deref(v)
-	case string:
-		return v
-	case nil:
-		return ""
-	default:
-		return fmt.Sprint(v)
-	}
+	return u.ext[prop]
 }
 
 func deref(s *string) string {

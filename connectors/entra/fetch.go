@@ -10,9 +10,7 @@ import (
 	"sync"
 	"time"
 
-	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/idpsync/idpsync/reconcile"
@@ -65,12 +63,13 @@ type groupRef struct{ id, name string }
 // state is what one fetch has read so far.
 type state struct {
 	cfg   Config
+	ext   []string // the directory extensions the mapping reads
 	mu    sync.Mutex
 	users map[string]reconcile.User
 }
 
-func (s *state) addUser(g models.Userable) error {
-	id := deref(g.GetId())
+func (s *state) addUser(g *object) error {
+	id := g.ID
 	s.mu.Lock()
 	_, seen := s.users[id]
 	s.mu.Unlock()
@@ -95,7 +94,7 @@ func (c *Connector) fetch(ctx context.Context) (*reconcile.Directory, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &state{cfg: c.cfg, users: map[string]reconcile.User{}}
+	st := &state{cfg: c.cfg, ext: c.cfg.extensions(), users: map[string]reconcile.User{}}
 	if c.cfg.Users == UsersAll {
 		if err := c.listUsers(ctx, st); err != nil {
 			return nil, err
@@ -181,54 +180,49 @@ func (c *Connector) readMembers(ctx context.Context, st *state, level []groupRef
 func (c *Connector) members(ctx context.Context, st *state, g groupRef) (memberResult, error) {
 	var r memberResult
 	top := int32(c.cfg.PageSize)
-	resp, err := c.graph.groups.ByGroupId(g.id).Members().Get(ctx, &groups.ItemMembersRequestBuilderGetRequestConfiguration{
+	req, err := c.graph.groups.ByGroupId(g.id).Members().ToGetRequestInformation(ctx, &groups.ItemMembersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groups.ItemMembersRequestBuilderGetQueryParameters{Select: c.cfg.selectProps(), Top: &top},
 	})
 	if err != nil {
 		return r, err
 	}
-	it, err := msgraphcore.NewPageIterator[models.DirectoryObjectable](resp, c.graph.adapter, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue)
-	if err != nil {
-		return r, err
-	}
-	var ierr error
-	err = it.Iterate(ctx, func(o models.DirectoryObjectable) bool {
-		switch m := o.(type) {
-		case models.Userable:
-			if ierr = st.addUser(m); ierr != nil {
-				return false
+	err = c.graph.pages(ctx, req, st.ext, func(objs []object) error {
+		for i := range objs {
+			switch m := &objs[i]; m.Type {
+			case odataUser:
+				if err := st.addUser(m); err != nil {
+					return err
+				}
+				r.members = append(r.members, m.ID)
+			case odataGroup:
+				r.members = append(r.members, m.ID)
+				r.nested = append(r.nested, groupRef{id: m.ID, name: m.DisplayName})
 			}
-			r.members = append(r.members, deref(m.GetId()))
-		case models.Groupable:
-			id := deref(m.GetId())
-			r.members = append(r.members, id)
-			r.nested = append(r.nested, groupRef{id: id, name: deref(m.GetDisplayName())})
+			// Devices, service principals and contacts are not users.
 		}
-		// Devices, service principals and contacts are not users.
-		return true
+		return nil
 	})
-	return r, cmp.Or(err, ierr)
+	return r, err
 }
 
 // listUsers reads every user of the tenant.
 func (c *Connector) listUsers(ctx context.Context, st *state) error {
 	top := int32(c.cfg.PageSize)
-	resp, err := c.graph.users.Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+	req, err := c.graph.users.ToGetRequestInformation(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: c.cfg.selectProps(), Top: &top},
 	})
-	if err != nil {
-		return fmt.Errorf("users: %w", err)
+	if err == nil {
+		// Every object of /users is a user, whatever its @odata.type says.
+		err = c.graph.pages(ctx, req, st.ext, func(objs []object) error {
+			for i := range objs {
+				if err := st.addUser(&objs[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
-	it, err := msgraphcore.NewPageIterator[models.Userable](resp, c.graph.adapter, models.CreateUserCollectionResponseFromDiscriminatorValue)
 	if err != nil {
-		return fmt.Errorf("users: %w", err)
-	}
-	var ierr error
-	err = it.Iterate(ctx, func(u models.Userable) bool {
-		ierr = st.addUser(u)
-		return ierr == nil
-	})
-	if err = cmp.Or(err, ierr); err != nil {
 		return fmt.Errorf("users: %w", err)
 	}
 	return nil
@@ -327,21 +321,18 @@ func quote(s string) string { return strings.ReplaceAll(s, "'", "''") }
 // listGroups lists the groups matching filter (nil: all), every page.
 func (c *Connector) listGroups(ctx context.Context, filter *string) ([]groupRef, error) {
 	top := int32(c.cfg.PageSize)
-	resp, err := c.graph.groups.Get(ctx, &groups.GroupsRequestBuilderGetRequestConfiguration{
+	req, err := c.graph.groups.ToGetRequestInformation(ctx, &groups.GroupsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groups.GroupsRequestBuilderGetQueryParameters{Select: []string{"id", "displayName"}, Filter: filter, Top: &top},
 	})
-	if err != nil {
-		return nil, fmt.Errorf("groups: %w", err)
-	}
-	it, err := msgraphcore.NewPageIterator[models.Groupable](resp, c.graph.adapter, models.CreateGroupCollectionResponseFromDiscriminatorValue)
-	if err != nil {
-		return nil, fmt.Errorf("groups: %w", err)
-	}
 	var out []groupRef
-	err = it.Iterate(ctx, func(g models.Groupable) bool {
-		out = append(out, groupRef{id: deref(g.GetId()), name: deref(g.GetDisplayName())})
-		return true
-	})
+	if err == nil {
+		err = c.graph.pages(ctx, req, nil, func(objs []object) error {
+			for _, g := range objs {
+				out = append(out, groupRef{id: g.ID, name: g.DisplayName})
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("groups: %w", err)
 	}
