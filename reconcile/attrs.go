@@ -20,47 +20,21 @@ const (
 // UserAttrs lists the string attributes a source decides, in report order.
 var UserAttrs = []string{AttrUserName, AttrDisplayName, AttrEmail, AttrGivenName, AttrFamilyName, AttrExternalID}
 
-func sourceAttr(u *User, key string) string {
-	switch key {
-	case AttrUserName:
-		return u.UserName
-	case AttrDisplayName:
-		return u.DisplayName
-	case AttrEmail:
-		return u.Email
-	case AttrGivenName:
-		return u.GivenName
-	case AttrFamilyName:
-		return u.FamilyName
-	case AttrExternalID:
-		return u.ExternalID
-	}
-	return ""
+// values returns a source user's attributes in UserAttrs order.
+func (u *User) values() [6]string {
+	return [6]string{u.UserName, u.DisplayName, u.Email, u.GivenName, u.FamilyName, u.ExternalID}
 }
 
-func appAttr(u *AppUser, key string) string {
-	switch key {
-	case AttrUserName:
-		return u.UserName
-	case AttrDisplayName:
-		return u.DisplayName
-	case AttrEmail:
-		return u.Email
-	case AttrGivenName:
-		return u.GivenName
-	case AttrFamilyName:
-		return u.FamilyName
-	case AttrExternalID:
-		return u.ExternalID
-	}
-	return ""
+// values returns an app user's attributes in UserAttrs order.
+func (u *AppUser) values() [6]string {
+	return [6]string{u.UserName, u.DisplayName, u.Email, u.GivenName, u.FamilyName, u.ExternalID}
 }
 
 // userAttrs returns every attribute of a source user that is set.
 func userAttrs(u *User) map[string]any {
 	m := make(map[string]any, len(UserAttrs)+2)
-	for _, k := range UserAttrs {
-		if v := sourceAttr(u, k); v != "" || k == AttrUserName {
+	for i, v := range u.values() {
+		if k := UserAttrs[i]; v != "" || k == AttrUserName {
 			m[k] = v
 		}
 	}
@@ -70,8 +44,9 @@ func userAttrs(u *User) map[string]any {
 // attrDiff returns the attributes that differ between an app user and what
 // its source asserts: old values in before, new ones in after.
 func attrDiff(app *AppUser, su *User) (before, after map[string]any) {
-	for _, k := range UserAttrs {
-		o, n := appAttr(app, k), sourceAttr(su, k)
+	old, cur := app.values(), su.values()
+	for i, k := range UserAttrs {
+		o, n := old[i], cur[i]
 		if o == n {
 			continue
 		}
