@@ -24,6 +24,10 @@ type Engine struct {
 	cfgMu   sync.RWMutex
 	base    Rules                // the configuration's rules
 	sources map[string]Threshold // configured sources and their safety brakes
+
+	sigMu sync.Mutex
+	sig   chan struct{} // closed at the next applied plan; see ChangeSignal
+	hooks Hooks
 }
 
 // EngineOption configures an Engine.
@@ -137,13 +141,15 @@ func (e *Engine) Sync(ctx context.Context, src Source, opt SyncOptions) (*Plan, 
 	// Record the run even when ctx was cancelled mid-run.
 	if rerr := e.store.RecordRun(context.WithoutCancel(ctx), run); rerr != nil && err == nil {
 		err = rerr
+	} else if rerr == nil {
+		e.ran(run)
 	}
 	return p, err
 }
 
 func (e *Engine) sync(ctx context.Context, src Source, brake Threshold, opt SyncOptions) (*Plan, error) {
 	name := src.Name()
-	dir, cursor, err := e.fetch(ctx, src)
+	dir, cursor, stored, err := e.fetch(ctx, src)
 	if err != nil {
 		return nil, fmt.Errorf("source %q: fetch failed, nothing applied: %w", name, err)
 	}
@@ -183,33 +189,41 @@ func (e *Engine) sync(ctx context.Context, src Source, brake Threshold, opt Sync
 		return p, e.save(ctx, p)
 	case p.Empty() && p.Directory == nil:
 		p.Status = ""
+		if cursor != "" && cursor != stored {
+			// Nothing changed, but the next read resumes elsewhere (a full
+			// read renewed the delta links).
+			return p, e.store.SetCursor(ctx, name, cursor)
+		}
 		return p, nil
 	}
 	return p, e.apply(ctx, p)
 }
 
 // fetch reads a source: incrementally from its stored state and cursor when
-// it is a DeltaSource, else in full. The cursor returned is "" for a plain Source.
-func (e *Engine) fetch(ctx context.Context, src Source) (*Directory, string, error) {
+// it is a DeltaSource, else in full. It returns the directory, the cursor to
+// resume from next and the cursor stored before; both are "" for a plain
+// Source.
+func (e *Engine) fetch(ctx context.Context, src Source) (dir *Directory, cursor, stored string, err error) {
 	ds, ok := src.(DeltaSource)
 	if !ok {
 		dir, err := src.Fetch(ctx)
-		return dir, "", err
+		return dir, "", "", err
 	}
-	cursor, err := e.store.Cursor(ctx, src.Name())
-	if err != nil {
-		return nil, "", err
+	if stored, err = e.store.Cursor(ctx, src.Name()); err != nil {
+		return nil, "", "", err
 	}
 	var prev *Directory
+	cursor = stored
 	if cursor != "" {
 		if prev, err = e.store.Directory(ctx, src.Name()); err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
 		if prev == nil {
 			cursor = "" // a cursor without the state it applies to: read everything
 		}
 	}
-	return ds.FetchDelta(ctx, prev, cursor)
+	dir, cursor, err = ds.FetchDelta(ctx, prev, cursor)
+	return dir, cursor, stored, err
 }
 
 // finish stamps a computed plan.
@@ -273,6 +287,7 @@ func (e *Engine) apply(ctx context.Context, p *Plan) error {
 	if err := e.store.Apply(ctx, p); err != nil {
 		return err
 	}
+	e.applied(p)
 	if p.Kind == KindSync || p.Kind == KindRemove {
 		// Plans still pending for the source describe a state that is gone.
 		for _, status := range []string{StatusHeld, StatusDryRun} {

@@ -488,3 +488,62 @@ func TestEngineDeltaSource(t *testing.T) {
 		t.Errorf("a failed run moved the cursor to %q", c)
 	}
 }
+
+// A read that changes nothing but the cursor stores the cursor and writes
+// no plan.
+func TestEngineDeltaCursorOnly(t *testing.T) {
+	f := newFixture(t, rules(), "hr")
+	src := &deltaSource{source: source{name: "hr", dir: demo()}}
+	f.sync(src, reconcile.SyncOptions{})
+	before := f.changeCount()
+	p := f.sync(src, reconcile.SyncOptions{}) // an empty delta, new cursor v2
+	if p.Status != "" || !p.Empty() {
+		t.Fatalf("unchanged read: status %q, %d changes", p.Status, len(p.Changes))
+	}
+	if c, _ := f.store.Cursor(f.ctx, "hr"); c != "v2" {
+		t.Errorf("cursor after an unchanged read = %q, want v2", c)
+	}
+	if n := f.changeCount(); n != before {
+		t.Errorf("an unchanged read logged %d changes", n-before)
+	}
+}
+
+// ChangeSignal wakes a waiter when a plan is applied, and the hooks see the
+// plan and the run.
+func TestEngineChangeSignal(t *testing.T) {
+	f := newFixture(t, rules(), "hr")
+	var applied, ran []string
+	f.engine.SetHooks(reconcile.Hooks{
+		Applied: func(p *reconcile.Plan) { applied = append(applied, p.Kind+":"+p.Source) },
+		Ran:     func(r *reconcile.Run) { ran = append(ran, r.Source+":"+r.Outcome) },
+	})
+	sig := f.engine.ChangeSignal()
+	if again := f.engine.ChangeSignal(); again != sig {
+		t.Fatal("two waiters before a change got different channels")
+	}
+	select {
+	case <-sig:
+		t.Fatal("signal closed before any change")
+	default:
+	}
+	src := &source{name: "hr", dir: demo()}
+	f.sync(src, reconcile.SyncOptions{})
+	select {
+	case <-sig:
+	default:
+		t.Fatal("signal not closed after an applied sync")
+	}
+	next := f.engine.ChangeSignal()
+	f.sync(src, reconcile.SyncOptions{}) // nothing to do: no signal
+	select {
+	case <-next:
+		t.Fatal("signal closed by a run that applied nothing")
+	default:
+	}
+	if want := []string{"sync:hr"}; !slices.Equal(applied, want) {
+		t.Errorf("Applied hook saw %q, want %q", applied, want)
+	}
+	if want := []string{"hr:" + reconcile.RunApplied, "hr:" + reconcile.RunNoChanges}; !slices.Equal(ran, want) {
+		t.Errorf("Ran hook saw %q, want %q", ran, want)
+	}
+}

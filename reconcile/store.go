@@ -20,6 +20,10 @@ type Store interface {
 	// Cursor returns the delta cursor stored by the last applied plan of the
 	// source that carried one, or "".
 	Cursor(ctx context.Context, source string) (string, error)
+	// SetCursor stores a source's cursor without a plan, when a read changed
+	// nothing but where the next one resumes. It does nothing for a source
+	// without stored state.
+	SetCursor(ctx context.Context, source, cursor string) error
 
 	// Apply applies a plan in one transaction: it checks every change's Before
 	// against the current state (ECONFLICT "stale plan" on a mismatch, nothing

@@ -110,8 +110,9 @@ func (e *Engine) Push(ctx context.Context, w *SourceWrites, actor string) (*Plan
 		return nil, err
 	}
 	if plan == nil {
-		plan = &Plan{Kind: KindPush, Source: w.Source, Actor: actor}
+		return &Plan{Kind: KindPush, Source: w.Source, Actor: actor}, nil
 	}
+	e.applied(plan)
 	return plan, nil
 }
 

@@ -16,3 +16,10 @@ func (s *Store) Cursor(ctx context.Context, source string) (string, error) {
 	}
 	return c, dbError(err, "read the cursor of source %q", source)
 }
+
+// SetCursor stores a source's cursor without a plan; a source without
+// stored state is left alone.
+func (s *Store) SetCursor(ctx context.Context, source, cursor string) error {
+	_, err := s.db.ExecContext(ctx, "UPDATE source_states SET cursor = ? WHERE name = ?", cursor, source)
+	return dbError(err, "store the cursor of source %q", source)
+}

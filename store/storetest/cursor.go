@@ -51,6 +51,23 @@ func testCursor(t *testing.T, open Opener) {
 		t.Fatalf("cursor after applying the held plan = %q, want delta-2", c)
 	}
 
+	// A read that changed nothing but the cursor stores only the cursor.
+	if err := s.SetCursor(ctx, "hr", "delta-3"); err != nil {
+		t.Fatal(err)
+	}
+	if c := cursor(); c != "delta-3" {
+		t.Fatalf("cursor after SetCursor = %q, want delta-3", c)
+	}
+	if d, err := s.Directory(ctx, "hr"); err != nil || d == nil || len(d.Users) != 1 {
+		t.Fatalf("SetCursor touched the state: %+v, %v", d, err)
+	}
+	if err := s.SetCursor(ctx, "nobody", "x"); err != nil {
+		t.Fatalf("SetCursor of a source without state: %v", err)
+	}
+	if c, _ := s.Cursor(ctx, "nobody"); c != "" {
+		t.Fatalf("SetCursor made state for a source that had none: cursor %q", c)
+	}
+
 	drop := plan(reconcile.KindRemove)
 	drop.Source, drop.DropSource = "hr", "hr"
 	mustApply(t, s, drop)
