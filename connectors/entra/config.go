@@ -68,6 +68,9 @@ type Config struct {
 	MaxRetryWait string `toml:"max_retry_wait"`
 	// Concurrency is how many groups' members are read at once.
 	Concurrency int `toml:"concurrency"`
+	// FullEvery is how often a run reads everything instead of only what
+	// changed since the last run (Graph delta queries).
+	FullEvery string `toml:"full_every"`
 
 	// Attribute mapping: the Graph user property each field is read from.
 	UserName    string `toml:"user_name"`
@@ -87,6 +90,7 @@ const (
 	DefaultMaxRetries    = 5
 	DefaultMaxRetryWait  = 2 * time.Minute
 	DefaultConcurrency   = 4
+	DefaultFullEvery     = 24 * time.Hour
 )
 
 // DefaultConfig returns a Config with every default filled in.
@@ -100,6 +104,7 @@ func DefaultConfig() Config {
 		MaxRetries:    DefaultMaxRetries,
 		MaxRetryWait:  DefaultMaxRetryWait.String(),
 		Concurrency:   DefaultConcurrency,
+		FullEvery:     DefaultFullEvery.String(),
 		UserName:      "userPrincipalName",
 		Email:         "mail",
 		DisplayName:   "displayName",
@@ -122,6 +127,7 @@ func (c Config) withDefaults() Config {
 	set(&c.Users, d.Users)
 	set(&c.Timeout, d.Timeout)
 	set(&c.MaxRetryWait, d.MaxRetryWait)
+	set(&c.FullEvery, d.FullEvery)
 	set(&c.UserName, d.UserName)
 	set(&c.Email, d.Email)
 	set(&c.DisplayName, d.DisplayName)
@@ -183,7 +189,7 @@ func (c Config) Validate() []error {
 	if c.PageSize < 1 || c.PageSize > 999 {
 		add("page_size: %d is not between 1 and 999", c.PageSize)
 	}
-	for key, v := range map[string]string{"timeout": c.Timeout, "max_retry_wait": c.MaxRetryWait} {
+	for key, v := range map[string]string{"timeout": c.Timeout, "max_retry_wait": c.MaxRetryWait, "full_every": c.FullEvery} {
 		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
 			add("%s: %q is not a positive duration", key, v)
 		}
@@ -264,11 +270,14 @@ func (c Config) OpenWith(name string, log *slog.Logger, opts ...Option) (*Connec
 	if err != nil {
 		return nil, invalid(name, []error{err})
 	}
+	fullEvery, _ := time.ParseDuration(c.FullEvery)
 	return &Connector{
-		name:  name,
-		cfg:   c,
-		graph: graph,
-		log:   log.With("source", name, "connector", "entra"),
+		name:      name,
+		cfg:       c,
+		graph:     graph,
+		log:       log.With("source", name, "connector", "entra"),
+		fullEvery: fullEvery,
+		now:       time.Now,
 	}, nil
 }
 

@@ -19,13 +19,15 @@ import (
 // Connector reads a directory from Entra ID. It keeps nothing between
 // fetches and is safe for concurrent use.
 type Connector struct {
-	name  string
-	cfg   Config // defaults applied
-	graph *graph
-	log   *slog.Logger
+	name      string
+	cfg       Config // defaults applied
+	graph     *graph
+	log       *slog.Logger
+	fullEvery time.Duration
+	now       func() time.Time
 }
 
-var _ reconcile.Source = (*Connector)(nil)
+var _ reconcile.DeltaSource = (*Connector)(nil)
 
 // Name returns the source's name.
 func (c *Connector) Name() string { return c.name }
@@ -186,7 +188,7 @@ func (c *Connector) members(ctx context.Context, st *state, g groupRef) (memberR
 	if err != nil {
 		return r, err
 	}
-	err = c.graph.pages(ctx, req, st.ext, func(objs []object) error {
+	_, err = c.graph.pages(ctx, req, st.ext, func(objs []object) error {
 		for i := range objs {
 			switch m := &objs[i]; m.Type {
 			case odataUser:
@@ -213,7 +215,7 @@ func (c *Connector) listUsers(ctx context.Context, st *state) error {
 	})
 	if err == nil {
 		// Every object of /users is a user, whatever its @odata.type says.
-		err = c.graph.pages(ctx, req, st.ext, func(objs []object) error {
+		_, err = c.graph.pages(ctx, req, st.ext, func(objs []object) error {
 			for i := range objs {
 				if err := st.addUser(&objs[i]); err != nil {
 					return err
@@ -326,7 +328,7 @@ func (c *Connector) listGroups(ctx context.Context, filter *string) ([]groupRef,
 	})
 	var out []groupRef
 	if err == nil {
-		err = c.graph.pages(ctx, req, nil, func(objs []object) error {
+		_, err = c.graph.pages(ctx, req, nil, func(objs []object) error {
 			for _, g := range objs {
 				out = append(out, groupRef{id: g.ID, name: g.DisplayName})
 			}

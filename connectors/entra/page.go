@@ -48,52 +48,76 @@ const (
 	odataGroup = "#microsoft.graph.group"
 )
 
+// links are a page's links: the next page of this read, or, on a delta
+// query's last page, where the next delta query starts.
+type links struct {
+	NextLink  *string `json:"@odata.nextLink"`
+	DeltaLink *string `json:"@odata.deltaLink"`
+}
+
 // page is one page of a Graph collection.
 type page struct {
-	Value    []object `json:"value"`
-	NextLink *string  `json:"@odata.nextLink"`
+	Value []object `json:"value"`
+	links
 }
 
 // pages reads a collection page by page and hands each page's objects to
-// each. The first request is the one a request builder built; the next ones
-// are each page's @odata.nextLink, verbatim. Every request goes through the
-// SDK's adapter (base URL, auth, the middleware chain and its retries, error
+// each. ext are the directory extensions to read too. It returns the last
+// page's deltaLink, if any.
+func (g *graph) pages(ctx context.Context, req *abs.RequestInformation, ext []string, each func([]object) error) (string, error) {
+	return g.walk(ctx, req, func(body []byte) (links, error) {
+		p, err := decodePage(body, ext)
+		if err != nil {
+			return links{}, err
+		}
+		return p.links, each(p.Value)
+	})
+}
+
+// walk sends req and follows each page's @odata.nextLink to the end,
+// handing each body to each, which returns the page's links. It returns the
+// last page's @odata.deltaLink, if any. Every request goes through the SDK's
+// adapter (base URL, auth, the middleware chain and its retries, error
 // mapping) as with the SDK's page iterator, but the body comes back raw and
-// is decoded with encoding/json into objects: the SDK's models build a map
-// of deserializers per object, which dominates a large read. ext are the
-// directory extensions to read too.
-func (g *graph) pages(ctx context.Context, req *abs.RequestInformation, ext []string, each func([]object) error) error {
+// is decoded with encoding/json: the SDK's models build a map of
+// deserializers per object, which dominates a large read.
+func (g *graph) walk(ctx context.Context, req *abs.RequestInformation, each func(body []byte) (links, error)) (string, error) {
 	// As the request builders' Get, then as msgraphcore.PageIterator.
 	mapping := abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
 	next, _ := msgraphcore.GetErrorFactoryFromRegistry(msgraphcore.PageIteratorErrorRegistryKey)
 	for {
 		res, err := g.adapter.SendPrimitive(ctx, req, "[]byte", mapping)
 		if err != nil {
-			return err
+			return "", err
 		}
 		body, _ := res.([]byte)
 		if body == nil {
-			return errors.New("response cannot be nil")
+			return "", errors.New("response cannot be nil")
 		}
-		p, err := decodePage(body, ext)
+		l, err := each(body)
 		if err != nil {
-			return err
+			return "", err
 		}
-		if err := each(p.Value); err != nil {
-			return err
+		if l.NextLink == nil || *l.NextLink == "" {
+			return deref(l.DeltaLink), nil
 		}
-		if p.NextLink == nil || *p.NextLink == "" {
-			return nil
+		if req, err = getURL(*l.NextLink); err != nil {
+			return "", errors.New("parsing nextLink url failed")
 		}
-		u, err := url.Parse(*p.NextLink)
-		if err != nil {
-			return errors.New("parsing nextLink url failed")
-		}
-		req = abs.NewRequestInformation()
-		req.Method = abs.GET
-		req.SetUri(*u)
 		mapping = next
 	}
+}
+
+// getURL is a GET of an absolute URL (a nextLink or deltaLink), verbatim.
+func getURL(link string) (*abs.RequestInformation, error) {
+	u, err := url.Parse(link)
+	if err != nil {
+		return nil, err
+	}
+	req := abs.NewRequestInformation()
+	req.Method = abs.GET
+	req.SetUri(*u)
+	return req, nil
 }
 
 // decodePage decodes a page, with the directory extensions ext of each

@@ -3,6 +3,7 @@ package okta
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -245,14 +246,10 @@ func (f *fetch) members(ctx context.Context, scope map[string]string) (map[strin
 		wg.Go(func() {
 			for id := range ids {
 				var m []string
-				err := pages(ctx, "group "+id+" members", func() ([]*okta.User, *okta.Response, error) {
-					return f.c.client.Group.ListGroupUsers(ctx, id, f.params(""))
-				}, func(u *okta.User) error {
-					var profile map[string]any
-					if u.Profile != nil {
-						profile = *u.Profile
-					}
-					uid, err := f.add(u.Id, u.Status, profile)
+				err := pages(ctx, "group "+id+" members", func() ([]member, *okta.Response, error) {
+					return f.listMembers(ctx, id)
+				}, func(u member) error {
+					uid, err := f.addRaw(u)
 					m = append(m, uid)
 					return err
 				})
@@ -278,6 +275,53 @@ func (f *fetch) members(ctx context.Context, scope map[string]string) (map[strin
 		return nil, err
 	}
 	return out, nil
+}
+
+// member is a user of a group's member page, as much of it as is read: a
+// user is a member of several groups, and its profile is decoded only the
+// first time it is seen. The SDK's okta.User would decode every field of
+// every membership (links, credentials, the profile as a map): most of a
+// large read's CPU.
+type member struct {
+	ID      string          `json:"id"`
+	Status  string          `json:"status"`
+	Profile json.RawMessage `json:"profile"`
+}
+
+// listMembers is the SDK's Group.ListGroupUsers decoding into members.
+func (f *fetch) listMembers(ctx context.Context, groupID string) ([]member, *okta.Response, error) {
+	path := "/api/v1/groups/" + url.PathEscape(groupID) + "/users" + f.params("").String()
+	rq := f.c.client.CloneRequestExecutor()
+	req, err := rq.WithAccept("application/json").WithContentType("application/json").NewRequest("GET", path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ms []member
+	resp, err := rq.Do(ctx, req, &ms)
+	if err != nil {
+		return nil, resp, err
+	}
+	return ms, resp, nil
+}
+
+// addRaw is add for a member, decoding its profile only if it is new.
+func (f *fetch) addRaw(u member) (string, error) {
+	if u.ID == "" {
+		return "", errors.New("a user without an id")
+	}
+	f.mu.Lock()
+	_, seen := f.users[u.ID]
+	f.mu.Unlock()
+	if seen {
+		return u.ID, nil
+	}
+	var profile map[string]any
+	if len(u.Profile) > 0 {
+		if err := json.Unmarshal(u.Profile, &profile); err != nil {
+			return u.ID, fmt.Errorf("user %s: profile: %w", u.ID, err)
+		}
+	}
+	return f.add(u.ID, u.Status, profile)
 }
 
 // add records a user the first time it is seen and returns its id.

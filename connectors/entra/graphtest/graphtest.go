@@ -5,6 +5,9 @@
 // every object), with knobs for page size, throttling, transient and
 // permanent errors, cut-off pages and latency, and a request counter.
 //
+// Delta queries (/users/delta(), /groups/delta()) serve the changes between
+// the versions SetDirectory makes; see delta.go.
+//
 // A user's fields are served as Graph properties: UserName as
 // userPrincipalName, Email as mail, DisplayName as displayName, GivenName as
 // givenName, FamilyName as surname, ExternalID as employeeId, Active as
@@ -63,6 +66,8 @@ type Server struct {
 	mu       sync.Mutex
 	opts     Options
 	idx      *index
+	history  []*index // every version served, for delta queries; idx is the last
+	expired  int      // delta tokens of versions below it get 410
 	requests atomic.Int64
 }
 
@@ -70,6 +75,7 @@ type Server struct {
 // SetDirectory). Close it when done.
 func New(d *reconcile.Directory, o Options) *Server {
 	s := &Server{opts: o, idx: newIndex(d)}
+	s.history = []*index{s.idx}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL + "/v1.0"
 	return s
@@ -78,11 +84,13 @@ func New(d *reconcile.Directory, o Options) *Server {
 // Close shuts the server down.
 func (s *Server) Close() { s.srv.Close() }
 
-// SetDirectory replaces the directory served.
+// SetDirectory replaces the directory served: a new version for delta
+// queries.
 func (s *Server) SetDirectory(d *reconcile.Directory) {
 	idx := newIndex(d)
 	s.mu.Lock()
 	s.idx = idx
+	s.history = append(s.history, idx)
 	s.mu.Unlock()
 }
 
@@ -161,10 +169,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p := page{o: o, r: r, q: q, sel: selection(q.Get("$select"))}
 	switch path := r.URL.Path; {
+	case isDelta(path, "users"):
+		s.serveDelta(w, r, "users", p, cut)
+	case isDelta(path, "groups"):
+		s.serveDelta(w, r, "groups", p, cut)
 	case path == "/v1.0/users":
-		objs := make([]any, 0, len(idx.uorder))
-		for _, id := range idx.uorder {
-			objs = append(objs, idx.users[id])
+		ids, err := idFilter(q.Get("$filter"))
+		if err != nil {
+			graphError(w, http.StatusBadRequest, "Request_UnsupportedQuery", err.Error())
+			return
+		}
+		if ids == nil {
+			ids = idx.uorder
+		}
+		objs := make([]any, 0, len(ids))
+		for _, id := range ids {
+			if u := idx.users[id]; u != nil {
+				objs = append(objs, u)
+			}
 		}
 		p.write(w, "users", objs, cut)
 	case path == "/v1.0/groups":
@@ -239,7 +261,32 @@ func (x *index) transitive(g *reconcile.Group) []string {
 	return out
 }
 
+// idFilter understands "id in ('a','b')", as Graph takes up to 15 values;
+// "" is no filter (nil).
+func idFilter(f string) ([]string, error) {
+	if f == "" {
+		return nil, nil
+	}
+	m := inFilter.FindStringSubmatch(f)
+	if m == nil {
+		return nil, fmt.Errorf("unsupported $filter %q", f)
+	}
+	ids := []string{}
+	for _, v := range strings.Split(m[1], ",") {
+		v = strings.TrimSpace(v)
+		if len(v) < 2 || v[0] != '\'' || v[len(v)-1] != '\'' {
+			return nil, fmt.Errorf("malformed value %s in $filter", v)
+		}
+		ids = append(ids, v[1:len(v)-1])
+	}
+	if len(ids) > 15 {
+		return nil, fmt.Errorf("too many values (%d) in the in operator; at most 15", len(ids))
+	}
+	return ids, nil
+}
+
 var (
+	inFilter    = regexp.MustCompile(`^id in \((.*)\)$`)
 	eqFilter    = regexp.MustCompile(`^displayName eq '((?:[^']|'')*)'$`)
 	startFilter = regexp.MustCompile(`^startswith\(displayName,\s*'((?:[^']|'')*)'\)$`)
 )
