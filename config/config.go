@@ -28,6 +28,7 @@ import (
 	"github.com/idpsync/idpsync/connectors/okta"
 	"github.com/idpsync/idpsync/reconcile"
 	"github.com/idpsync/idpsync/scimserver"
+	"github.com/idpsync/idpsync/webhook"
 )
 
 // Config is config.toml decoded.
@@ -38,6 +39,13 @@ type Config struct {
 	RulesConfig RulesConfig `toml:"rules"` // see Rules for the rules themselves
 	Mappings    []Mapping   `toml:"mapping"`
 	Sources     []Source    `toml:"source"`
+
+	// The service: HTTPS on the listener (tls_cert and tls_key, PEM: both or
+	// neither), webhooks and the admin UI. See service.go.
+	TLSCert  string           `toml:"tls_cert"`
+	TLSKey   string           `toml:"tls_key"`
+	Webhooks []webhook.Config `toml:"webhook"`
+	UI       UIConfig         `toml:"ui"`
 
 	path  string         // the file Load read
 	lines map[string]int // key path → line in the file
@@ -159,6 +167,7 @@ func DefaultConfig() *Config {
 		Listen:   "127.0.0.1:8080",
 		Database: "idpsync.db",
 		Log:      LogConfig{Level: "info", Format: "text"},
+		UI:       UIConfig{SessionTTL: DefaultSessionTTL},
 		RulesConfig: RulesConfig{
 			OnConflict:       reconcile.Adopt,
 			MaxDeactivations: Limit(reconcile.DefaultThreshold.String()),
@@ -179,8 +188,9 @@ func Parse(r io.Reader) (*Config, error) {
 }
 
 // Load reads and parses the configuration file at path, as Parse does, and
-// makes the relative paths in it (database, the file sources' path) relative
-// to the file's folder. Problems name the file.
+// makes the relative paths in it (database, the file sources' path, the TLS
+// files, the webhooks' secret files) relative to the file's folder. Problems
+// name the file.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -192,6 +202,10 @@ func Load(path string) (*Config, error) {
 	}
 	dir := filepath.Dir(path)
 	c.Database = resolve(dir, c.Database)
+	c.TLSCert, c.TLSKey = resolveSet(dir, c.TLSCert), resolveSet(dir, c.TLSKey)
+	for i := range c.Webhooks {
+		c.Webhooks[i].SecretFile = resolveSet(dir, c.Webhooks[i].SecretFile)
+	}
 	for i := range c.Sources {
 		c.Sources[i].resolvePaths(dir)
 	}

@@ -141,6 +141,7 @@ func TestDefaults(t *testing.T) {
 		Listen:   "127.0.0.1:8080",
 		Database: "idpsync.db",
 		Log:      config.LogConfig{Level: "info", Format: "text"},
+		UI:       config.UIConfig{SessionTTL: "12h"},
 		RulesConfig: config.RulesConfig{
 			OnConflict:       reconcile.Adopt,
 			MaxDeactivations: "10%",

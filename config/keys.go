@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2/unstable"
+
+	"github.com/idpsync/idpsync/webhook"
 )
 
 // keyLine is one key path of a document and the line it is on.
@@ -181,6 +183,10 @@ func (c *Config) allowedKeys(table string) (keys []string, what string) {
 		return tomlKeys(LogConfig{}), "[log]"
 	case table == "rules":
 		return tomlKeys(RulesConfig{}), "[rules]"
+	case table == "ui":
+		return tomlKeys(UIConfig{}), "[ui]"
+	case section == "webhook" && i >= 0:
+		return tomlKeys(webhook.Config{}), "[[webhook]]"
 	case section == "mapping" && i >= 0:
 		return tomlKeys(Mapping{}), "[[mapping]]"
 	case section == "source" && i >= 0 && i < len(c.Sources):

@@ -137,6 +137,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateRules(&errs)
 	c.validateSources(&errs)
+	c.validateService(&errs)
 	return c.fail(errs)
 }
 

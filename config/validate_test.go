@@ -104,7 +104,7 @@ func TestParseErrors(t *testing.T) {
 		line  int
 		msg   string
 	}{
-		{"unknown top-level key", []string{`database = "idpsync.db"`, `databse = "idpsync.db"`}, "databse", 2, "unknown key (top-level keys are listen, database, log, rules, mapping, source)"},
+		{"unknown top-level key", []string{`database = "idpsync.db"`, `databse = "idpsync.db"`}, "databse", 2, "unknown key (top-level keys are listen, database, log, rules, mapping, source, tls_cert, tls_key, webhook, ui)"},
 		{"unknown table", []string{`[log]`, `[logging]`}, "logging", 4, "unknown key"},
 		{"unknown dotted key", []string{`database = "idpsync.db"`, `logging.level = "info"`}, "logging", 2, "unknown key"},
 		{"unknown key in [log]", []string{`level  = "info"`, `lvl = "info"`}, "log.lvl", 5, "unknown key ([log] keys are level, format)"},

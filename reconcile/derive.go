@@ -220,12 +220,21 @@ func (r *Rules) Hash() string {
 }
 
 // Merge returns the rules with the admin-defined roles and mappings added
-// after those of the configuration.
+// after those of the configuration, and the admin's default role and
+// single_role where the configuration leaves them unset (no default role;
+// single_role false). What the configuration sets wins: an admin setting it
+// overrides is kept but has no effect.
 func (r Rules) Merge(admin *AdminRules) Rules {
 	if admin == nil {
 		return r
 	}
 	r.Roles = append(slices.Clone(r.Roles), admin.Roles...)
 	r.Mappings = append(slices.Clone(r.Mappings), admin.Mappings...)
+	if r.DefaultRole == "" && admin.DefaultRole != "" {
+		r.DefaultRole, r.DefaultRoleOrigin = admin.DefaultRole, OriginAdmin
+	}
+	if !r.SingleRole && admin.SingleRole {
+		r.SingleRole, r.SingleRoleOrigin = true, OriginAdmin
+	}
 	return r
 }

@@ -159,8 +159,14 @@ func (p *Plan) Summarize() {
 	}
 }
 
-// AdminRules are the roles and mappings admins added outside config.toml.
+// AdminRules are the roles and mappings admins added outside config.toml,
+// and the rule settings they chose where config.toml leaves them unset.
 type AdminRules struct {
 	Roles    []Role    `json:"roles"`
 	Mappings []Mapping `json:"mappings"`
+	// DefaultRole applies only when config.toml sets no default_role ("":
+	// none chosen); SingleRole only when config.toml's single_role is not
+	// true. A value config.toml sets wins and stays read-only (see Merge).
+	DefaultRole string `json:"defaultRole,omitempty"`
+	SingleRole  bool   `json:"singleRole,omitempty"`
 }

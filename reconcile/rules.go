@@ -86,6 +86,12 @@ type Rules struct {
 	OnConflict       string    `json:"onConflict"`
 	MaxDeactivations Threshold `json:"-"`
 	Mappings         []Mapping `json:"mappings"`
+
+	// Where DefaultRole and SingleRole come from: OriginAdmin when an
+	// admin's setting applies (Merge), else "" (config.toml, or unset).
+	// Hash leaves them out: only the values decide roles.
+	DefaultRoleOrigin string `json:"defaultRoleOrigin,omitempty"`
+	SingleRoleOrigin  string `json:"singleRoleOrigin,omitempty"`
 }
 
 // HasRole reports whether name is in the role catalogue.
@@ -116,7 +122,11 @@ func (r *Rules) Validate() error {
 		seen[x.Name] = true
 	}
 	if r.DefaultRole != "" && !seen[r.DefaultRole] {
-		errs = append(errs, fmt.Sprintf("default_role: unknown role %q (roles are %s)", r.DefaultRole, quoteList(r.RoleNames())))
+		label := "default_role"
+		if r.DefaultRoleOrigin == OriginAdmin {
+			label = "default role set with the API (stored in the database)"
+		}
+		errs = append(errs, fmt.Sprintf("%s: unknown role %q (roles are %s)", label, r.DefaultRole, quoteList(r.RoleNames())))
 	}
 	switch r.OnConflict {
 	case Adopt, Reject:

@@ -8,10 +8,15 @@ import (
 	"github.com/idpsync/idpsync/reconcile"
 )
 
-const metaRulesHash = "rules_hash"
+// Meta keys: the rules hash, and the admin's rule settings ("" / absent: none).
+const (
+	metaRulesHash        = "rules_hash"
+	metaAdminDefaultRole = "admin_default_role"
+	metaAdminSingleRole  = "admin_single_role" // "true" when set
+)
 
 // AdminRules returns the roles and mappings admins added, in order (empty
-// lists if none).
+// lists if none), and their default role and single_role settings.
 func (s *Store) AdminRules(ctx context.Context) (*reconcile.AdminRules, error) {
 	tx, err := s.readTx(ctx)
 	if err != nil {
@@ -21,34 +26,56 @@ func (s *Store) AdminRules(ctx context.Context) (*reconcile.AdminRules, error) {
 	out := &reconcile.AdminRules{Roles: []reconcile.Role{}, Mappings: []reconcile.Mapping{}}
 	rows, err := tx.QueryContext(ctx, "SELECT name, origin FROM admin_roles ORDER BY position")
 	if err != nil {
-		return nil, dbError(err, "read admin roles")
+		return nil, s.dbError(err, "read admin roles")
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var r reconcile.Role
 		if err := rows.Scan(&r.Name, &r.Origin); err != nil {
-			return nil, dbError(err, "read admin roles")
+			return nil, s.dbError(err, "read admin roles")
 		}
 		out.Roles = append(out.Roles, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbError(err, "read admin roles")
+		return nil, s.dbError(err, "read admin roles")
 	}
 	rows.Close()
 
 	rows, err = tx.QueryContext(ctx, "SELECT group_name, role, origin FROM admin_mappings ORDER BY position")
 	if err != nil {
-		return nil, dbError(err, "read admin mappings")
+		return nil, s.dbError(err, "read admin mappings")
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var m reconcile.Mapping
 		if err := rows.Scan(&m.Group, &m.Role, &m.Origin); err != nil {
-			return nil, dbError(err, "read admin mappings")
+			return nil, s.dbError(err, "read admin mappings")
 		}
 		out.Mappings = append(out.Mappings, m)
 	}
-	return out, dbError(rows.Err(), "read admin mappings")
+	if err := rows.Err(); err != nil {
+		return nil, s.dbError(err, "read admin mappings")
+	}
+	rows.Close()
+
+	rows, err = tx.QueryContext(ctx, "SELECT key, value FROM meta WHERE key IN (?, ?)", metaAdminDefaultRole, metaAdminSingleRole)
+	if err != nil {
+		return nil, s.dbError(err, "read admin rule settings")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key, value string
+		if err := rows.Scan(&key, &value); err != nil {
+			return nil, s.dbError(err, "read admin rule settings")
+		}
+		switch key {
+		case metaAdminDefaultRole:
+			out.DefaultRole = value
+		case metaAdminSingleRole:
+			out.SingleRole = value == "true"
+		}
+	}
+	return out, s.dbError(rows.Err(), "read admin rule settings")
 }
 
 // replaceAdminRules replaces the admin roles and mappings, keeping their order.
@@ -74,6 +101,17 @@ func replaceAdminRules(ctx context.Context, tx *sql.Tx, a *reconcile.AdminRules)
 			return dbError(err, "replace admin rules")
 		}
 	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM meta WHERE key IN (?, ?)", metaAdminDefaultRole, metaAdminSingleRole); err != nil {
+		return dbError(err, "replace admin rules")
+	}
+	if a.DefaultRole != "" {
+		if err := setMeta(ctx, tx, metaAdminDefaultRole, a.DefaultRole); err != nil {
+			return err
+		}
+	}
+	if a.SingleRole {
+		return setMeta(ctx, tx, metaAdminSingleRole, "true")
+	}
 	return nil
 }
 
@@ -85,7 +123,7 @@ func (s *Store) RulesHash(ctx context.Context) (string, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
-	return v, dbError(err, "read the rules hash")
+	return v, s.dbError(err, "read the rules hash")
 }
 
 func setMeta(ctx context.Context, tx *sql.Tx, key, value string) error {

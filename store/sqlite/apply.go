@@ -31,6 +31,7 @@ func (s *Store) Apply(ctx context.Context, p *reconcile.Plan) (err error) {
 	defer func() {
 		if err != nil {
 			pp.undo()
+			s.report(err) // what the helpers' dbError marked
 		}
 	}()
 	tx, err := s.writeTx(ctx)
@@ -43,7 +44,7 @@ func (s *Store) Apply(ctx context.Context, p *reconcile.Plan) (err error) {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return dbError(err, "apply plan: commit")
+		return s.dbError(err, "apply plan: commit")
 	}
 	p.ID, p.Status = id, reconcile.StatusApplied
 	return nil
@@ -110,7 +111,7 @@ func (s *Store) applyPlan(ctx context.Context, tx *sql.Tx, pp *prepared, now tim
 	defer a.close()
 	for i := range p.Changes {
 		if err := ctx.Err(); err != nil {
-			return 0, dbError(err, "apply plan")
+			return 0, s.dbError(err, "apply plan")
 		}
 		if err := a.apply(i); err != nil {
 			return 0, err
@@ -134,10 +135,10 @@ func (s *Store) applyPlan(ctx context.Context, tx *sql.Tx, pp *prepared, now tim
 	}
 	if p.Cursor != "" && p.Source != "" {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO source_states (name) VALUES (?) ON CONFLICT (name) DO NOTHING`, p.Source); err != nil {
-			return 0, dbError(err, "store the cursor of source %q", p.Source)
+			return 0, s.dbError(err, "store the cursor of source %q", p.Source)
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE source_states SET cursor = ? WHERE name = ?", p.Cursor, p.Source); err != nil {
-			return 0, dbError(err, "store the cursor of source %q", p.Source)
+			return 0, s.dbError(err, "store the cursor of source %q", p.Source)
 		}
 	}
 	if p.Admin != nil {
@@ -152,7 +153,7 @@ func (s *Store) applyPlan(ctx context.Context, tx *sql.Tx, pp *prepared, now tim
 	}
 	if p.DropSource != "" {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM source_states WHERE name = ?", p.DropSource); err != nil {
-			return 0, dbError(err, "drop the state of source %q", p.DropSource)
+			return 0, s.dbError(err, "drop the state of source %q", p.DropSource)
 		}
 	}
 
@@ -176,7 +177,7 @@ func (s *Store) startPlan(ctx context.Context, tx *sql.Tx, p *reconcile.Plan, no
 		case errors.Is(err, sql.ErrNoRows):
 			return 0, reconcile.Errorf(reconcile.ENOTFOUND, "plan %d not found", p.ID)
 		case err != nil:
-			return 0, dbError(err, "apply plan %d", p.ID)
+			return 0, s.dbError(err, "apply plan %d", p.ID)
 		case status != reconcile.StatusDryRun && status != reconcile.StatusHeld:
 			return 0, reconcile.Errorf(reconcile.EINVALID, "plan %d is %s; only dry-run and held plans can be applied", p.ID, status)
 		}
@@ -199,7 +200,7 @@ func (s *Store) finishPlan(ctx context.Context, tx *sql.Tx, p *reconcile.Plan, i
 	_, err = tx.ExecContext(ctx, `UPDATE plans SET status = ?, actor = ?, updated_at = ?, summary = ?,
 		changes = ?, directory = NULL, admin = ?, rules_hash = ?, drop_source = ? WHERE id = ?`,
 		pr.status, pr.actor, pr.updatedAt, pr.summary, pr.changes, pr.admin, pr.rulesHash, pr.dropSource, id)
-	return dbError(err, "record plan %d as applied", id)
+	return s.dbError(err, "record plan %d as applied", id)
 }
 
 // planLabel names a plan in messages.

@@ -27,7 +27,7 @@ func (s *Store) Changes(ctx context.Context, f reconcile.ChangeFilter) ([]reconc
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, dbError(err, "read the change log")
+		return nil, s.dbError(err, "read the change log")
 	}
 	defer rows.Close()
 	var out []reconcile.ChangeRecord
@@ -39,7 +39,7 @@ func (s *Store) Changes(ctx context.Context, f reconcile.ChangeFilter) ([]reconc
 		)
 		if err := rows.Scan(&r.Seq, &t, &r.PlanID, &r.Actor, &r.Kind, &r.UserID, &r.User, &r.Source, &r.SourceID,
 			&r.Group, &r.Role, &groups, &grants, &r.Reason, &before, &after); err != nil {
-			return nil, dbError(err, "read the change log")
+			return nil, s.dbError(err, "read the change log")
 		}
 		if r.Time, err = parseTime(t); err != nil {
 			return nil, err
@@ -57,5 +57,5 @@ func (s *Store) Changes(ctx context.Context, f reconcile.ChangeFilter) ([]reconc
 		}
 		out = append(out, r)
 	}
-	return out, dbError(rows.Err(), "read the change log")
+	return out, s.dbError(rows.Err(), "read the change log")
 }

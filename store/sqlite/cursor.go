@@ -14,12 +14,12 @@ func (s *Store) Cursor(ctx context.Context, source string) (string, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
-	return c, dbError(err, "read the cursor of source %q", source)
+	return c, s.dbError(err, "read the cursor of source %q", source)
 }
 
 // SetCursor stores a source's cursor without a plan; a source without
 // stored state is left alone.
 func (s *Store) SetCursor(ctx context.Context, source, cursor string) error {
 	_, err := s.db.ExecContext(ctx, "UPDATE source_states SET cursor = ? WHERE name = ?", cursor, source)
-	return dbError(err, "store the cursor of source %q", source)
+	return s.dbError(err, "store the cursor of source %q", source)
 }

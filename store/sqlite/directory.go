@@ -27,15 +27,15 @@ func (s *Store) Directory(ctx context.Context, source string) (*reconcile.Direct
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
 	case err != nil:
-		return nil, dbError(err, "read the state of source %q", source)
+		return nil, s.dbError(err, "read the state of source %q", source)
 	}
 	d := &reconcile.Directory{}
 	if d.Users, err = readSourceUsers(ctx, tx, pk); err != nil {
-		return nil, dbError(err, "read the users of source %q", source)
+		return nil, s.dbError(err, "read the users of source %q", source)
 	}
 	slices.SortFunc(d.Users, func(a, b reconcile.User) int { return strings.Compare(a.ID, b.ID) })
 	if d.Groups, err = readSourceGroups(ctx, tx, pk); err != nil {
-		return nil, dbError(err, "read the groups of source %q", source)
+		return nil, s.dbError(err, "read the groups of source %q", source)
 	}
 	return d, nil
 }

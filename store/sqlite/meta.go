@@ -11,7 +11,7 @@ func (s *Store) SetRulesHash(ctx context.Context, hash string) error {
 	}
 	defer tx.Rollback()
 	if err := setMeta(ctx, tx, metaRulesHash, hash); err != nil {
-		return err
+		return s.report(err)
 	}
-	return dbError(tx.Commit(), "store the rules hash")
+	return s.dbError(tx.Commit(), "store the rules hash")
 }

@@ -106,10 +106,10 @@ func (s *Store) SavePlan(ctx context.Context, p *reconcile.Plan) error {
 	defer tx.Rollback()
 	id, err := insertPlan(ctx, tx, r)
 	if err != nil {
-		return err
+		return s.report(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return dbError(err, "store plan: commit")
+		return s.dbError(err, "store plan: commit")
 	}
 	p.ID = id
 	if p.CreatedAt.IsZero() {
@@ -156,7 +156,7 @@ func (s *Store) Plan(ctx context.Context, id int64) (*reconcile.Plan, error) {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, reconcile.Errorf(reconcile.ENOTFOUND, "plan %d not found", id)
 	case err != nil:
-		return nil, dbError(err, "load plan %d", id)
+		return nil, s.dbError(err, "load plan %d", id)
 	}
 	if len(changes) > 0 {
 		if err := gunzipJSON(changes, &p.Changes); err != nil {
@@ -195,17 +195,17 @@ func (s *Store) Plans(ctx context.Context, f reconcile.PlanFilter) ([]reconcile.
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, dbError(err, "list plans")
+		return nil, s.dbError(err, "list plans")
 	}
 	defer rows.Close()
 	var out []reconcile.Plan
 	for rows.Next() {
 		out = append(out, reconcile.Plan{})
 		if err := scanPlan(rows, &out[len(out)-1]); err != nil {
-			return nil, dbError(err, "list plans")
+			return nil, s.dbError(err, "list plans")
 		}
 	}
-	return out, dbError(rows.Err(), "list plans")
+	return out, s.dbError(rows.Err(), "list plans")
 }
 
 // DiscardPlan marks a dry-run or held plan discarded by actor and drops its
@@ -222,14 +222,14 @@ func (s *Store) DiscardPlan(ctx context.Context, id int64, actor string) error {
 	case errors.Is(err, sql.ErrNoRows):
 		return reconcile.Errorf(reconcile.ENOTFOUND, "plan %d not found", id)
 	case err != nil:
-		return dbError(err, "discard plan %d", id)
+		return s.dbError(err, "discard plan %d", id)
 	case !pending(status):
 		return reconcile.Errorf(reconcile.EINVALID, "plan %d is %s; only dry-run and held plans can be discarded", id, status)
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE plans SET status = ?, decided_by = ?, updated_at = ?, directory = NULL
 		WHERE id = ?`, reconcile.StatusDiscarded, actor, formatTime(s.clock()), id)
 	if err != nil {
-		return dbError(err, "discard plan %d", id)
+		return s.dbError(err, "discard plan %d", id)
 	}
-	return dbError(tx.Commit(), "discard plan %d: commit", id)
+	return s.dbError(tx.Commit(), "discard plan %d: commit", id)
 }

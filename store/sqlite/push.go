@@ -31,6 +31,7 @@ func (s *Store) ApplyPush(ctx context.Context, w *reconcile.SourceWrites, plan f
 	if err := checkWrites(w); err != nil {
 		return err
 	}
+	defer func() { s.report(err) }() // what the helpers' dbError marked
 	now := s.clock()
 	tx, err := s.writeTx(ctx)
 	if err != nil {
@@ -68,7 +69,7 @@ func (s *Store) ApplyPush(ctx context.Context, w *reconcile.SourceWrites, plan f
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return dbError(err, "push to source %q: commit", w.Source)
+		return s.dbError(err, "push to source %q: commit", w.Source)
 	}
 	if p != nil {
 		p.ID, p.Status = id, reconcile.StatusApplied

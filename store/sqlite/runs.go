@@ -25,11 +25,11 @@ func (s *Store) RecordRun(ctx context.Context, r *reconcile.Run) error {
 		plan_id, summary, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Source, r.Trigger, nullTime(r.Started), nullTime(r.Finished), r.Outcome, plan, string(summary), r.Error)
 	if err != nil {
-		return dbError(err, "record run of source %q", r.Source)
+		return s.dbError(err, "record run of source %q", r.Source)
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
-		return dbError(err, "record run of source %q", r.Source)
+		return s.dbError(err, "record run of source %q", r.Source)
 	}
 	r.ID = id
 	return nil
@@ -49,7 +49,7 @@ func (s *Store) Runs(ctx context.Context, source string, limit int) ([]reconcile
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, dbError(err, "list runs")
+		return nil, s.dbError(err, "list runs")
 	}
 	defer rows.Close()
 	var out []reconcile.Run
@@ -61,7 +61,7 @@ func (s *Store) Runs(ctx context.Context, source string, limit int) ([]reconcile
 			summary           string
 		)
 		if err := rows.Scan(&r.ID, &r.Source, &r.Trigger, &started, &finished, &r.Outcome, &plan, &summary, &r.Error); err != nil {
-			return nil, dbError(err, "list runs")
+			return nil, s.dbError(err, "list runs")
 		}
 		if r.Started, err = parseNullTime(started); err != nil {
 			return nil, err
@@ -75,5 +75,5 @@ func (s *Store) Runs(ctx context.Context, source string, limit int) ([]reconcile
 		}
 		out = append(out, r)
 	}
-	return out, dbError(rows.Err(), "list runs")
+	return out, s.dbError(rows.Err(), "list runs")
 }

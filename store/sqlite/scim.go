@@ -65,11 +65,11 @@ func (s *Store) Resource(ctx context.Context, source, typ, id string, withMember
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, reconcile.Errorf(reconcile.ENOTFOUND, "%s %q not found", typ, id)
 	case err != nil:
-		return nil, dbError(err, "read %s %q of source %q", typ, id, source)
+		return nil, s.dbError(err, "read %s %q of source %q", typ, id, source)
 	}
 	if typ == "Group" && withMembers {
 		if err := readMembers(ctx, tx, []*reconcile.Resource{res}, []int64{pk}); err != nil {
-			return nil, dbError(err, "read the members of group %q", id)
+			return nil, s.dbError(err, "read the members of group %q", id)
 		}
 	}
 	return res, nil
@@ -100,7 +100,7 @@ func (s *Store) Resources(ctx context.Context, source, typ string, f filter.Expr
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, []reconcile.Resource{}, nil
 	case err != nil:
-		return 0, nil, dbError(err, "list the %ss of source %q", typ, source)
+		return 0, nil, s.dbError(err, "list the %ss of source %q", typ, source)
 	}
 	from := " FROM " + table + " r WHERE r.source_pk = ? AND " + where
 	all := append([]any{spk}, args...)
@@ -110,19 +110,19 @@ func (s *Store) Resources(ctx context.Context, source, typ string, f filter.Expr
 		rows, err := tx.QueryContext(ctx, "SELECT "+resourceColumns+from+" ORDER BY r.pk LIMIT ? OFFSET ?",
 			append(all, count, startIndex-1)...)
 		if err != nil {
-			return 0, nil, dbError(err, "list the %ss of source %q", typ, source)
+			return 0, nil, s.dbError(err, "list the %ss of source %q", typ, source)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			out = append(out, reconcile.Resource{})
 			pk, err := scanResource(rows, &out[len(out)-1])
 			if err != nil {
-				return 0, nil, dbError(err, "list the %ss of source %q", typ, source)
+				return 0, nil, s.dbError(err, "list the %ss of source %q", typ, source)
 			}
 			pks = append(pks, pk)
 		}
 		if err := rows.Err(); err != nil {
-			return 0, nil, dbError(err, "list the %ss of source %q", typ, source)
+			return 0, nil, s.dbError(err, "list the %ss of source %q", typ, source)
 		}
 		rows.Close()
 	}
@@ -132,7 +132,7 @@ func (s *Store) Resources(ctx context.Context, source, typ string, f filter.Expr
 	total := startIndex - 1 + len(out)
 	if len(out) == count || len(out) == 0 && startIndex > 1 {
 		if err := tx.QueryRowContext(ctx, "SELECT count(*)"+from, all...).Scan(&total); err != nil {
-			return 0, nil, dbError(err, "count the %ss of source %q", typ, source)
+			return 0, nil, s.dbError(err, "count the %ss of source %q", typ, source)
 		}
 	}
 	if typ == "Group" && withMembers {
@@ -141,7 +141,7 @@ func (s *Store) Resources(ctx context.Context, source, typ string, f filter.Expr
 			groups[i] = &out[i]
 		}
 		if err := readMembers(ctx, tx, groups, pks); err != nil {
-			return 0, nil, dbError(err, "list the groups of source %q: members", source)
+			return 0, nil, s.dbError(err, "list the groups of source %q: members", source)
 		}
 	}
 	return total, out, nil
@@ -197,21 +197,21 @@ func (s *Store) GroupMembersIn(ctx context.Context, source, id string, ids []str
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, reconcile.Errorf(reconcile.ENOTFOUND, "Group %q not found", id)
 	case err != nil:
-		return nil, dbError(err, "read group %q of source %q", id, source)
+		return nil, s.dbError(err, "read group %q of source %q", id, source)
 	}
 	res.Members = []string{}
 	list, _ := json.Marshal(ids) // []string always encodes
 	rows, err := tx.QueryContext(ctx, `SELECT member, display FROM source_members
 		WHERE group_pk = ? AND member IN (SELECT value FROM json_each(?)) ORDER BY member`, pk, string(list))
 	if err != nil {
-		return nil, dbError(err, "read members of group %q", id)
+		return nil, s.dbError(err, "read members of group %q", id)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var m string
 		var d sql.NullString
 		if err := rows.Scan(&m, &d); err != nil {
-			return nil, dbError(err, "read members of group %q", id)
+			return nil, s.dbError(err, "read members of group %q", id)
 		}
 		res.Members = append(res.Members, m)
 		if d.Valid {
@@ -221,5 +221,5 @@ func (s *Store) GroupMembersIn(ctx context.Context, source, id string, ids []str
 			res.MemberDisplay[m] = d.String
 		}
 	}
-	return res, dbError(rows.Err(), "read members of group %q", id)
+	return res, s.dbError(rows.Err(), "read members of group %q", id)
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -32,6 +33,8 @@ type Store struct {
 
 	// hooks lets tests observe (and interrupt) an apply; nil otherwise.
 	hooks *hooks
+	// onError is called for database errors: see OnError (errhook.go).
+	onError atomic.Pointer[func(error)]
 }
 
 // hooks are called during Apply; tests set them through export_test.go.
@@ -104,7 +107,7 @@ func (s *Store) clock() time.Time { return s.now().UTC().Round(0) }
 func (s *Store) readTx(ctx context.Context) (*sql.Tx, error) {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, dbError(err, "begin read transaction")
+		return nil, s.dbError(err, "begin read transaction")
 	}
 	return tx, nil
 }
@@ -114,7 +117,7 @@ func (s *Store) readTx(ctx context.Context) (*sql.Tx, error) {
 func (s *Store) writeTx(ctx context.Context) (*sql.Tx, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, dbError(err, "begin transaction")
+		return nil, s.dbError(err, "begin transaction")
 	}
 	return tx, nil
 }
@@ -148,7 +151,9 @@ func parseNullTime(s sql.NullString) (time.Time, error) { return parseTime(s.Str
 
 // dbError wraps a driver error with what the store was doing. Domain errors
 // pass through unchanged; everything else is EINTERNAL (a cancelled context
-// stays visible to errors.Is).
+// stays visible to errors.Is) and, unless a context ended it, marked as a
+// database failure for the OnError hook: prefer the method s.dbError, which
+// reports it at once.
 func dbError(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
@@ -157,7 +162,7 @@ func dbError(err error, format string, args ...any) error {
 	if errors.As(err, &re) {
 		return err
 	}
-	return reconcile.Errorf(reconcile.EINTERNAL, "%s: %w", fmt.Sprintf(format, args...), err)
+	return reconcile.Errorf(reconcile.EINTERNAL, "%s: %w", fmt.Sprintf(format, args...), failure(err))
 }
 
 // isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint violation.

@@ -29,7 +29,7 @@ func (s *Store) CreateToken(ctx context.Context, source string, hash []byte) (*T
 	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (id, source, hash, created_at) VALUES (?, ?, ?, ?)`,
 		t.ID, source, hash, formatTime(t.Created))
 	if err != nil {
-		return nil, dbError(err, "create token")
+		return nil, s.dbError(err, "create token")
 	}
 	return t, nil
 }
@@ -39,7 +39,7 @@ func (s *Store) Tokens(ctx context.Context, source string) ([]Token, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, source, created_at, last_used_at, revoked_at FROM tokens
 		WHERE ? = '' OR source = ? ORDER BY created_at, id`, source, source)
 	if err != nil {
-		return nil, dbError(err, "list tokens")
+		return nil, s.dbError(err, "list tokens")
 	}
 	defer rows.Close()
 	var out []Token
@@ -48,7 +48,7 @@ func (s *Store) Tokens(ctx context.Context, source string) ([]Token, error) {
 		var created string
 		var used, revoked sql.NullString
 		if err := rows.Scan(&t.ID, &t.Source, &created, &used, &revoked); err != nil {
-			return nil, dbError(err, "list tokens")
+			return nil, s.dbError(err, "list tokens")
 		}
 		if t.Created, err = parseTime(created); err != nil {
 			return nil, err
@@ -61,7 +61,7 @@ func (s *Store) Tokens(ctx context.Context, source string) ([]Token, error) {
 		}
 		out = append(out, t)
 	}
-	return out, dbError(rows.Err(), "list tokens")
+	return out, s.dbError(rows.Err(), "list tokens")
 }
 
 // RevokeToken revokes a token by id; ENOTFOUND if there is no valid token with that id.
@@ -69,7 +69,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`,
 		formatTime(s.clock()), id)
 	if err != nil {
-		return dbError(err, "revoke token")
+		return s.dbError(err, "revoke token")
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return reconcile.Errorf(reconcile.ENOTFOUND, "no valid token %q", id)
@@ -88,7 +88,7 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (*Token, error) {
 		return nil, reconcile.Errorf(reconcile.ENOTFOUND, "no such token")
 	}
 	if err != nil {
-		return nil, dbError(err, "find token")
+		return nil, s.dbError(err, "find token")
 	}
 	return &t, nil
 }
@@ -96,5 +96,5 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (*Token, error) {
 // TouchToken records that a token was used at t.
 func (s *Store) TouchToken(ctx context.Context, id string, t time.Time) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE tokens SET last_used_at = ? WHERE id = ?`, formatTime(t), id)
-	return dbError(err, "touch token")
+	return s.dbError(err, "touch token")
 }

@@ -119,23 +119,23 @@ func (s *Store) Users(ctx context.Context, f reconcile.UserFilter) ([]reconcile.
 	case len(where) == 0:
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&n); err != nil {
-			return nil, dbError(err, "list users")
+			return nil, s.dbError(err, "list users")
 		}
 		out = make([]reconcile.AppUser, 0, n)
 	}
 	rows, err := tx.QueryContext(ctx, "SELECT "+userColumns+from, args...)
 	if err != nil {
-		return nil, dbError(err, "list users")
+		return nil, s.dbError(err, "list users")
 	}
 	defer rows.Close()
 	for rows.Next() {
 		out = append(out, reconcile.AppUser{})
 		if err := scanUser(rows, &out[len(out)-1]); err != nil {
-			return nil, dbError(err, "list users")
+			return nil, s.dbError(err, "list users")
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbError(err, "list users")
+		return nil, s.dbError(err, "list users")
 	}
 	rows.Close()
 	ids := ""
@@ -143,7 +143,7 @@ func (s *Store) Users(ctx context.Context, f reconcile.UserFilter) ([]reconcile.
 		ids = "SELECT u.id" + from
 	}
 	if err := readRoles(ctx, tx, out, ids, args...); err != nil {
-		return nil, dbError(err, "list users: roles")
+		return nil, s.dbError(err, "list users: roles")
 	}
 	return out, nil
 }
@@ -166,11 +166,11 @@ func (s *Store) User(ctx context.Context, ref string) (*reconcile.AppUser, error
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, reconcile.Errorf(reconcile.ENOTFOUND, "user %q not found", ref)
 	case err != nil:
-		return nil, dbError(err, "find user %q", ref)
+		return nil, s.dbError(err, "find user %q", ref)
 	}
 	users := []reconcile.AppUser{u}
 	if err := readRoles(ctx, tx, users, "?", u.ID); err != nil {
-		return nil, dbError(err, "find user %q: roles", ref)
+		return nil, s.dbError(err, "find user %q: roles", ref)
 	}
 	return &users[0], nil
 }
@@ -181,19 +181,19 @@ func (s *Store) Sources(ctx context.Context) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx,
 		"SELECT name FROM source_states UNION SELECT source FROM users ORDER BY 1")
 	if err != nil {
-		return nil, dbError(err, "list sources")
+		return nil, s.dbError(err, "list sources")
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
-			return nil, dbError(err, "list sources")
+			return nil, s.dbError(err, "list sources")
 		}
 		out = append(out, name)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbError(err, "list sources")
+		return nil, s.dbError(err, "list sources")
 	}
 	return out, nil
 }
