@@ -22,6 +22,8 @@ type app struct {
 	db      *sqlite.Store // the same store, for what only SQLite offers (tokens, SCIM reads)
 	engine  *reconcile.Engine
 	sources map[string]reconcile.Source // the enabled pull sources, by name
+	paused  map[string]bool             // sources switched off at run time (the API), by name
+	level   *slog.LevelVar              // the log level, which a reload may change
 	stdout  io.Writer
 }
 
@@ -53,12 +55,17 @@ func (c *cli) open(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := newLogger(cfg.Log.Level, cfg.Log.Format, c.stderr)
+	level := new(slog.LevelVar)
+	log := newLogger(level, cfg.Log.Level, cfg.Log.Format, c.stderr)
 	st, err := sqlite.Open(ctx, cfg.Database)
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: st, db: st, stdout: c.stdout, sources: map[string]reconcile.Source{}}
+	a := &app{cfg: cfg, log: log, level: level, store: st, db: st, stdout: c.stdout, sources: map[string]reconcile.Source{}}
+	if a.paused, err = pausedSources(ctx, st); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.engine = reconcile.NewEngine(st, log)
 	if err := a.configure(); err != nil {
 		st.Close()
@@ -132,6 +139,8 @@ func (a *app) pullSources(name string) ([]reconcile.Source, error) {
 			return nil, reconcile.Errorf(reconcile.ENOTFOUND, "no source named %q in %s", name, a.cfg.Describe())
 		case !s.IsEnabled():
 			return nil, reconcile.Errorf(reconcile.EINVALID, "source %q is disabled (enabled = false)", name)
+		case a.paused[name]:
+			return nil, reconcile.Errorf(reconcile.EINVALID, "source %q is switched off at run time (the API or the admin UI switches it on)", name)
 		case a.sources[name] == nil:
 			return nil, reconcile.Errorf(reconcile.EINVALID, "source %q (type %s) is not pulled", name, s.Type)
 		}
@@ -139,7 +148,9 @@ func (a *app) pullSources(name string) ([]reconcile.Source, error) {
 	}
 	names := make([]string, 0, len(a.sources))
 	for n := range a.sources {
-		names = append(names, n)
+		if !a.paused[n] {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	out := make([]reconcile.Source, len(names))
@@ -159,12 +170,28 @@ func (c *cli) withApp(ctx context.Context, fn func(*app) error) error {
 	return fn(a)
 }
 
-func newLogger(level, format string, w io.Writer) *slog.Logger {
-	var lv slog.Level
+// newLogger returns the logger for [log]; lv holds its level, which a
+// reload may change.
+func newLogger(lv *slog.LevelVar, level, format string, w io.Writer) *slog.Logger {
 	_ = lv.UnmarshalText([]byte(level)) // validated with the config
 	opts := &slog.HandlerOptions{Level: lv}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// pausedSources reads which sources are switched off at run time.
+func pausedSources(ctx context.Context, db *sqlite.Store) (map[string]bool, error) {
+	settings, err := db.SourceSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	paused := map[string]bool{}
+	for name, s := range settings {
+		if !s.Enabled {
+			paused[name] = true
+		}
+	}
+	return paused, nil
 }

@@ -76,6 +76,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		c.serveCmd(), c.planCmd(), c.syncCmd(),
 		c.usersCmd(), c.mappingsCmd(), c.rolesCmd(),
 		c.plansCmd(), c.changesCmd(), c.runsCmd(), c.tokensCmd(), c.checkConfigCmd(), c.versionCmd(),
+		c.backupCmd(),
+		c.apiTokensCmd(),
 	)
 	return root
 }

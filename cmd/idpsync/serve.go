@@ -2,29 +2,41 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"slices"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
-	"github.com/robfig/cron/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/idpsync/idpsync/config"
+	"github.com/idpsync/idpsync/metrics"
 	"github.com/idpsync/idpsync/reconcile"
-	"github.com/idpsync/idpsync/scimserver"
 )
 
 func (c *cli) serveCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Run the daemon: scheduled pull syncs (one run of each source at start) until SIGINT/SIGTERM",
+		Short: "Run the daemon: scheduled pull syncs (one run of each source at start) until SIGINT/SIGTERM; SIGHUP reloads config.toml",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withApp(cmd.Context(), func(a *app) error { return a.serve(cmd.Context()) })
+			// SIGINT and SIGTERM cancel the command's context (main); SIGHUP
+			// reloads. Without this, SIGHUP would end the process.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			return c.withApp(cmd.Context(), func(a *app) error {
+				return newDaemon(c, a).serve(cmd.Context(), hup)
+			})
 		},
 	}
 }
@@ -33,140 +45,213 @@ func (c *cli) serveCmd() *cobra.Command {
 // "SCIM connector base URL" is https://HOST/scim/v2.
 const scimPrefix = "/scim/v2"
 
-func (a *app) serve(ctx context.Context) error {
-	ln, err := net.Listen("tcp", a.cfg.Listen)
+// Shutdown bounds: HTTP requests get httpDrain to finish; a run that is
+// applying a plan gets applyGrace (its fetch, if still going, stops at once).
+// A run cut off by applyGrace rolls back: nothing of its plan is applied.
+var (
+	httpDrain  = 10 * time.Second
+	applyGrace = 30 * time.Second
+)
+
+// daemon is a running `idpsync serve`: the app, plus what a reload replaces
+// and what the API's source control changes. It implements api.Control.
+type daemon struct {
+	*app
+	cli     *cli
+	metrics *metrics.Metrics
+	notify  notifier
+	sched   *scheduler
+
+	mu   sync.RWMutex // guards cfg, sources (in app), paused (in app) and auth
+	auth *tokenAuth
+
+	cert  atomic.Pointer[tls.Certificate] // served when the listener is TLS; reload renews it
+	ready atomic.Bool                     // store open, config loaded, listener up
+	addr  atomic.Pointer[string]          // the listener's address, once up
+
+	// Runs: every sync goes through runSource, under its source's lock.
+	locks     sync.Map       // source name → *runLock; kept across reloads
+	runMu     sync.Mutex     // orders runs.Add before the shutdown's runs.Wait
+	runs      sync.WaitGroup // runs going on
+	runCtx    context.Context
+	stopRuns  context.CancelFunc // cancels runCtx: an apply past applyGrace rolls back
+	fetchCtx  context.Context
+	stopFetch context.CancelFunc // cancels fetches at shutdown
+	stopping  chan struct{}      // closed when shutdown begins
+}
+
+func newDaemon(c *cli, a *app) *daemon {
+	d := &daemon{app: a, cli: c, notify: notifier{log: a.log}, stopping: make(chan struct{})}
+	d.runCtx, d.stopRuns = context.WithCancel(context.Background())
+	d.fetchCtx, d.stopFetch = context.WithCancel(context.Background())
+	d.metrics = metrics.New(func(ctx context.Context) (int, error) {
+		held, err := a.store.Plans(ctx, reconcile.PlanFilter{Status: reconcile.StatusHeld})
+		return len(held), err
+	})
+	a.db.OnError(d.metrics.StoreError)
+	a.engine.SetHooks(reconcile.Hooks{Applied: d.applied, Ran: d.metrics.Ran})
+	d.sched = newScheduler(d, a.log)
+	return d
+}
+
+// serve runs until ctx is cancelled (SIGINT, SIGTERM) or the HTTP server
+// fails; each value on hup reloads the configuration.
+func (d *daemon) serve(ctx context.Context, hup <-chan os.Signal) error {
+	auth, err := newTokenAuth(d.db, d.cfg)
+	if err != nil {
+		return err
+	}
+	d.auth = auth
+	if d.cfg.TLS() {
+		cert, err := d.cfg.LoadCertificate()
+		if err != nil {
+			return err
+		}
+		d.cert.Store(cert)
+	}
+	ln, err := net.Listen("tcp", d.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	auth, err := newTokenAuth(a.db, a.cfg)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	scim := scimserver.New(a.db, a.engine, auth, a.log.With("component", "scim"), scimPrefix)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.Handle(scimPrefix+"/", http.StripPrefix(scimPrefix, scim))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := d.httpServer()
 	httpErr := make(chan error, 1)
-	go func() { httpErr <- srv.Serve(ln) }()
-	a.log.Info("idpsync serving", "listen", ln.Addr().String(), "database", a.cfg.Database, "sources", len(a.sources))
+	go func() {
+		if d.cfg.TLS() {
+			httpErr <- srv.ServeTLS(ln, "", "")
+		} else {
+			httpErr <- srv.Serve(ln)
+		}
+	}()
+	d.seedMetrics(ctx)
+	addr := ln.Addr().String()
+	d.addr.Store(&addr)
+	d.ready.Store(true)
+	d.log.Info("idpsync serving", "listen", ln.Addr().String(), "tls", d.cfg.TLS(), "database", d.cfg.Database, "sources", len(d.sources))
+	d.notify.send("READY=1\nSTATUS=serving on " + ln.Addr().String())
+	go d.watchdog(ctx)
 
-	if _, err := a.engine.EnsureRules(ctx, "config"); err != nil {
-		a.log.Error("re-deriving roles for the changed rules failed", "err", err)
+	if _, err := d.engine.EnsureRules(ctx, "config"); err != nil {
+		d.log.Error("re-deriving roles for the changed rules failed", "err", err)
 	}
-	s := newScheduler(a.engine, a.log)
-	for _, src := range mustSources(a) {
-		if err := s.add(src, a.cfg.Source(src.Name()).Schedule); err != nil {
-			return err
+	d.mu.RLock()
+	d.sched.apply(d.cfg, d.sources, nil)
+	cfg := d.cfg
+	d.mu.RUnlock()
+	d.sched.start()
+	d.removeSources(ctx, cfg)
+
+	for {
+		select {
+		case <-ctx.Done():
+			return d.shutdown(ctx, srv, nil)
+		case err := <-httpErr:
+			return d.shutdown(ctx, srv, fmt.Errorf("http server: %w", err))
+		case <-hup:
+			d.reload(ctx)
 		}
 	}
-	s.start(ctx)
-	a.removeSources(ctx)
-
-	select {
-	case <-ctx.Done():
-	case err := <-httpErr:
-		s.stop()
-		return fmt.Errorf("http server: %w", err)
-	}
-	a.log.Info("shutting down")
-	s.stop()
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
-func mustSources(a *app) []reconcile.Source {
-	srcs, _ := a.pullSources("") // cannot fail without a name
-	return srcs
+// shutdown stops the schedule and the fetches at once, drains HTTP requests
+// (bounded by httpDrain) and lets a run that is applying finish (bounded by
+// applyGrace; one cut off rolls back whole).
+func (d *daemon) shutdown(ctx context.Context, srv *http.Server, cause error) error {
+	d.notify.send("STOPPING=1")
+	d.log.Info("shutting down")
+	d.ready.Store(false)
+	d.runMu.Lock()
+	close(d.stopping)
+	d.runMu.Unlock()
+	d.sched.stop()
+	d.stopFetch()
+	drained := make(chan error, 1)
+	go func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), httpDrain)
+		defer cancel()
+		drained <- srv.Shutdown(sctx)
+	}()
+	runsDone := make(chan struct{})
+	go func() { d.runs.Wait(); close(runsDone) }()
+	select {
+	case <-runsDone:
+	case <-time.After(applyGrace):
+		d.log.Warn("a run is still applying after the grace period; cancelling it (its plan rolls back)", "grace", applyGrace)
+		d.stopRuns()
+		<-runsDone
+	}
+	d.stopRuns()
+	if err := <-drained; err != nil && !errors.Is(err, http.ErrServerClosed) && cause == nil {
+		d.log.Warn("HTTP requests still open after the drain period were cut", "err", err)
+	}
+	return cause
 }
 
 // removeSources plans the removal of sources that left the configuration.
-func (a *app) removeSources(ctx context.Context) {
-	removed, err := a.engine.Removed(ctx)
+func (d *daemon) removeSources(ctx context.Context, cfg *config.Config) {
+	removed, err := d.engine.Removed(ctx)
 	if err != nil {
-		a.log.Error("listing removed sources", "err", err)
+		d.log.Error("listing removed sources", "err", err)
 		return
 	}
 	for _, name := range removed {
-		p, err := a.engine.RemoveSource(ctx, name, a.cfg.Rules().MaxDeactivations, reconcile.SyncOptions{Actor: "config"})
+		p, err := d.engine.RemoveSource(ctx, name, cfg.Rules().MaxDeactivations, reconcile.SyncOptions{Actor: "config"})
 		if err != nil {
-			a.log.Error("removing source", "source", name, "err", err)
+			d.log.Error("removing source", "source", name, "err", err)
 			continue
 		}
-		a.log.Info("source removed from the configuration", "source", name, "status", p.Status, "deactivate", p.Summary.Deactivate)
+		d.log.Info("source removed from the configuration", "source", name, "status", p.Status, "deactivate", p.Summary.Deactivate)
 	}
 }
 
-// scheduler runs each pull source on its schedule, once at start, and never
-// two runs of one source at a time.
-type scheduler struct {
-	engine *reconcile.Engine
-	log    *slog.Logger
-	cron   *cron.Cron
-	jobs   []*job
-	wg     sync.WaitGroup
-	ctx    context.Context
-}
-
-type job struct {
-	src     reconcile.Source
-	running sync.Mutex
-}
-
-func newScheduler(e *reconcile.Engine, log *slog.Logger) *scheduler {
-	return &scheduler{engine: e, log: log, cron: cron.New(cron.WithParser(config.ScheduleParser))}
-}
-
-func (s *scheduler) add(src reconcile.Source, spec string) error {
-	j := &job{src: src}
-	s.jobs = append(s.jobs, j)
-	if spec == "" {
-		return nil // runs at start only
+// seedMetrics sets each source's last successful sync from the stored runs,
+// so a restart does not reset it.
+func (d *daemon) seedMetrics(ctx context.Context) {
+	for _, s := range d.cfg.Sources {
+		runs, err := d.store.Runs(ctx, s.Name, 50)
+		if err != nil {
+			return
+		}
+		for _, r := range runs {
+			if r.Outcome != reconcile.RunFailed {
+				d.metrics.SetLastSuccess(s.Name, r.Finished)
+				break
+			}
+		}
 	}
-	if _, err := s.cron.AddFunc(spec, func() { s.run(j, "schedule") }); err != nil {
-		return fmt.Errorf("source %q: schedule %q: %w", src.Name(), spec, err)
-	}
-	return nil
 }
 
-func (s *scheduler) start(ctx context.Context) {
-	s.ctx = ctx
-	for _, j := range s.jobs {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.run(j, "start")
-		}()
+// applied logs every applied change, one line each, with its source and
+// actor (never attribute values: the names of the attributes that changed),
+// and counts them.
+func (d *daemon) applied(p *reconcile.Plan) {
+	d.metrics.Applied(p)
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		if c.Kind == reconcile.ChangeConflict {
+			continue
+		}
+		source := c.Source
+		if source == "" {
+			source = p.Source
+		}
+		args := []any{"plan", p.ID, "plan_kind", p.Kind, "kind", c.Kind, "source", source, "actor", p.Actor}
+		if c.User != "" {
+			args = append(args, "user", c.User)
+		}
+		if c.Group != "" {
+			args = append(args, "group", c.Group)
+		}
+		if c.Role != "" {
+			args = append(args, "role", c.Role)
+		}
+		if c.Kind == reconcile.ChangeUpdate {
+			args = append(args, "attributes", attributeNames(c.After))
+		}
+		d.log.Info("change applied", args...)
 	}
-	s.cron.Start()
 }
 
-// stop waits for the cron jobs and the start runs to end.
-func (s *scheduler) stop() {
-	<-s.cron.Stop().Done()
-	s.wg.Wait()
-}
-
-func (s *scheduler) run(j *job, trigger string) {
-	log := s.log.With("source", j.src.Name(), "trigger", trigger)
-	if !j.running.TryLock() {
-		log.Warn("previous run still going; skipping this one")
-		return
-	}
-	defer j.running.Unlock()
-	start := time.Now()
-	p, err := s.engine.Sync(s.ctx, j.src, reconcile.SyncOptions{Actor: "schedule", Trigger: trigger})
-	switch {
-	case err != nil:
-		log.Error("sync failed; nothing applied", "err", err, "duration", time.Since(start))
-	case p.Status == reconcile.StatusHeld:
-		log.Warn("sync held by the safety brake", "plan", p.ID, "reason", p.HeldReason)
-	default:
-		log.Info("sync done", "status", p.Status, "duration", time.Since(start), "changes", len(p.Changes))
-	}
+// attributeNames lists the keys of an update's After: what changed, not to what.
+func attributeNames(after map[string]any) []string {
+	return slices.Sorted(maps.Keys(after))
 }
