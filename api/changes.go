@@ -48,6 +48,11 @@ func (s *server) changes(c *call) error {
 		defer t.Stop()
 		timeout = t.C
 	}
+	// Plans applied by another process (the CLI on the same database) do
+	// not close the engine's signal: a waiting poll reads again every
+	// crossProcessPoll too.
+	poll := time.NewTicker(crossProcessPoll)
+	defer poll.Stop()
 	for {
 		// Take the signal before reading: a plan applied after the read
 		// closes this channel, so no change slips between read and wait.
@@ -61,6 +66,7 @@ func (s *server) changes(c *call) error {
 		}
 		select {
 		case <-applied: // read again (the plan may have changed no user)
+		case <-poll.C:
 		case <-timeout:
 			return c.ok(changePage(nil, after))
 		case <-s.stop:
@@ -70,6 +76,10 @@ func (s *server) changes(c *call) error {
 		}
 	}
 }
+
+// crossProcessPoll is how often a waiting long-poll reads the change log
+// even without a signal.
+const crossProcessPoll = 2 * time.Second
 
 func changePage(recs []reconcile.ChangeRecord, after int64) ChangePage {
 	if len(recs) == 0 {

@@ -29,6 +29,7 @@ type Metrics struct {
 	latency     *prometheus.HistogramVec
 	storeErrors prometheus.Counter
 	reloads     *prometheus.CounterVec
+	webhooks    *prometheus.CounterVec
 }
 
 // HeldPlans counts the plans waiting for an admin (the store's held plans).
@@ -74,8 +75,12 @@ func New(held HeldPlans) *Metrics {
 			Name: "idpsync_config_reloads_total",
 			Help: "Configuration reloads (SIGHUP), by outcome (applied, refused).",
 		}, []string{"outcome"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "idpsync_webhook_attempts_total",
+			Help: "Webhook delivery attempts, by webhook and outcome (delivered, failed).",
+		}, []string{"webhook", "outcome"}),
 	}
-	m.reg.MustRegister(m.runs, m.runDuration, m.lastSuccess, m.changes, m.requests, m.latency, m.storeErrors, m.reloads,
+	m.reg.MustRegister(m.runs, m.runDuration, m.lastSuccess, m.changes, m.requests, m.latency, m.storeErrors, m.reloads, m.webhooks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if held != nil {
 		m.reg.MustRegister(heldCollector{held})
@@ -138,6 +143,15 @@ func (m *Metrics) Reloaded(applied bool) {
 		outcome = "refused"
 	}
 	m.reloads.WithLabelValues(outcome).Inc()
+}
+
+// WebhookAttempt counts a webhook delivery attempt.
+func (m *Metrics) WebhookAttempt(webhook string, delivered bool) {
+	outcome := "delivered"
+	if !delivered {
+		outcome = "failed"
+	}
+	m.webhooks.WithLabelValues(webhook, outcome).Inc()
 }
 
 // heldCollector reports idpsync_held_plans, read from the store at scrape.

@@ -15,14 +15,16 @@ import (
 // operators' endpoints (/healthz, /readyz, /metrics), every request counted
 // and timed by route. With tls_cert/tls_key it serves the certificate in
 // force, which a reload renews.
-func (d *daemon) httpServer() *http.Server {
+func (d *daemon) httpServer() (*http.Server, error) {
 	scim := scimserver.New(d.db, d.engine, liveAuth{d}, d.log.With("component", "scim"), scimPrefix)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.Handle("GET /metrics", d.metrics.Handler())
 	mux.Handle(scimPrefix+"/", http.StripPrefix(scimPrefix, scim))
-	d.mountApps(mux)
+	if err := d.mountApps(mux); err != nil {
+		return nil, err
+	}
 	srv := &http.Server{
 		Handler:           d.metrics.Middleware(mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -36,17 +38,7 @@ func (d *daemon) httpServer() *http.Server {
 			},
 		}
 	}
-	return srv
-}
-
-// mountApps mounts the application API (/api/v1) and the admin UI (/ui).
-// The daemon is their api.Control; close d.stopping ends long polls. The
-// lead wires them here, e.g.:
-//
-//	mux.Handle("/api/v1/", http.StripPrefix("/api/v1", api.New(api.Options{
-//		Engine: d.engine, Store: d.store, Tokens: d.db, Control: d, Log: d.log.With("component", "api"), Stop: d.stopping})))
-func (d *daemon) mountApps(mux *http.ServeMux) {
-	_ = mux
+	return srv, nil
 }
 
 // readyz answers 200 when the daemon is ready to serve: configuration

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/idpsync/idpsync/config"
 	"github.com/idpsync/idpsync/reconcile"
+	"github.com/idpsync/idpsync/webhook"
 )
 
 var errSchedulerStuck = errors.New("the scheduler's loop does not answer")
@@ -41,6 +43,7 @@ type pending struct {
 	brakes  map[string]reconcile.Threshold
 	auth    *tokenAuth
 	cert    *tls.Certificate
+	hooks   *webhook.Dispatcher // nil: no webhooks
 }
 
 // prepare loads and checks the new configuration, changing nothing.
@@ -72,6 +75,11 @@ func (d *daemon) prepare(ctx context.Context) (*pending, error) {
 		} else if src != nil {
 			p.sources[s.Name] = src
 		}
+	}
+	// Webhooks are checked and their secrets read again (a rotated secret
+	// takes effect on reload).
+	if p.hooks, err = d.newWebhooks(cfg.Webhooks); err != nil {
+		errs = append(errs, err)
 	}
 	// The roles and mappings admins added must still fit the catalogue.
 	admin, err := d.store.AdminRules(ctx)
@@ -109,6 +117,7 @@ func (d *daemon) commit(ctx context.Context, p *pending) {
 		d.log.Info("roles re-derived for the changed rules", "plan", plan.ID, "grant", plan.Summary.Grant, "revoke", plan.Summary.Revoke)
 	}
 	d.sched.apply(p.cfg, p.sources, added)
+	d.startWebhooks(p.hooks)
 	d.removeSources(ctx, p.cfg)
 	d.log.Info("configuration reloaded", "config", p.cfg.Describe(), "sources", len(p.cfg.Sources), "mappings", len(p.cfg.Mappings))
 }
@@ -123,9 +132,21 @@ func (d *daemon) warnRestart(old, cfg *config.Config) {
 		{"database", old.Database, cfg.Database},
 		{"tls_cert and tls_key (HTTPS on or off)", old.TLS(), cfg.TLS()},
 		{"log.format", old.Log.Format, cfg.Log.Format},
+		{"ui.password_hash", hidden(old.UI.PasswordHash), hidden(cfg.UI.PasswordHash)},
+		{"ui.session_ttl", old.UI.SessionTTL, cfg.UI.SessionTTL},
 	} {
 		if k.old != k.new {
 			d.log.Warn("a changed setting takes effect at the next restart", "key", k.key, "running", k.old, "configured", k.new)
 		}
 	}
+}
+
+// hidden stands for a setting not to be logged: whether it is set, and a
+// short fingerprint that tells two values apart.
+func hidden(v string) string {
+	if v == "" {
+		return "(unset)"
+	}
+	h := sha256.Sum256([]byte(v))
+	return fmt.Sprintf("(set, %x)", h[:3])
 }

@@ -78,6 +78,8 @@ type daemon struct {
 	fetchCtx  context.Context
 	stopFetch context.CancelFunc // cancels fetches at shutdown
 	stopping  chan struct{}      // closed when shutdown begins
+
+	hooks *webhooks // the running webhook dispatcher, or nil
 }
 
 func newDaemon(c *cli, a *app) *daemon {
@@ -109,14 +111,22 @@ func (d *daemon) serve(ctx context.Context, hup <-chan os.Signal) error {
 		}
 		d.cert.Store(cert)
 	}
+	srv, err := d.httpServer()
+	if err != nil {
+		return err
+	}
+	disp, err := d.newWebhooks(d.cfg.Webhooks)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", d.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := d.httpServer()
 	httpErr := make(chan error, 1)
+	tlsOn := d.cfg.TLS() // d.cfg is replaced by reloads: read it here, not in the goroutine
 	go func() {
-		if d.cfg.TLS() {
+		if tlsOn {
 			httpErr <- srv.ServeTLS(ln, "", "")
 		} else {
 			httpErr <- srv.Serve(ln)
@@ -138,6 +148,7 @@ func (d *daemon) serve(ctx context.Context, hup <-chan os.Signal) error {
 	cfg := d.cfg
 	d.mu.RUnlock()
 	d.sched.start()
+	d.startWebhooks(disp)
 	d.removeSources(ctx, cfg)
 
 	for {
@@ -180,6 +191,7 @@ func (d *daemon) shutdown(ctx context.Context, srv *http.Server, cause error) er
 		<-runsDone
 	}
 	d.stopRuns()
+	d.stopWebhooks()
 	if err := <-drained; err != nil && !errors.Is(err, http.ErrServerClosed) && cause == nil {
 		d.log.Warn("HTTP requests still open after the drain period were cut", "err", err)
 	}

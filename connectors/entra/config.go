@@ -167,10 +167,13 @@ func (c Config) Validate() []error {
 	if n != 1 {
 		add("client_secret_file, client_secret_env, certificate_file: set exactly one (%d set)", n)
 	}
-	for key, v := range map[string]string{"authority_host": c.AuthorityHost, "graph_url": c.GraphURL} {
-		if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-			add("%s: %q is not an http(s) URL", key, v)
-		}
+	// Graph may be plain http on loopback (a fake); azidentity refuses an
+	// authority without https.
+	if u, err := url.Parse(c.AuthorityHost); err != nil || u.Host == "" || u.Scheme != "https" {
+		add("authority_host: %q is not an https URL", c.AuthorityHost)
+	}
+	if u, err := url.Parse(c.GraphURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		add("graph_url: %q is not an http(s) URL", c.GraphURL)
 	}
 	switch c.Users {
 	case UsersInGroups:

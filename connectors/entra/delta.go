@@ -45,7 +45,7 @@ func (c *Connector) FetchDelta(ctx context.Context, prev *reconcile.Directory, c
 		err = d.Validate()
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("entra source %q: %w", c.name, err)
+		return nil, "", c.failed(ctx, err)
 	}
 	return d, next, nil
 }

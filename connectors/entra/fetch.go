@@ -3,6 +3,7 @@ package entra
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -54,10 +55,20 @@ func (c *Connector) Fetch(ctx context.Context) (*reconcile.Directory, error) {
 		err = d.Validate()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("entra source %q: %w", c.name, err)
+		return nil, c.failed(ctx, err)
 	}
 	c.log.DebugContext(ctx, "read directory", "users", len(d.Users), "groups", len(d.Groups), "took", time.Since(start))
 	return d, nil
+}
+
+// failed wraps a fetch's error. A fetch cut short by ctx fails with an error
+// that Is ctx's, even where the SDK kept the cancellation only as text (as
+// azidentity does when a sign-in is cancelled).
+func (c *Connector) failed(ctx context.Context, err error) error {
+	if ce := ctx.Err(); ce != nil && !errors.Is(err, ce) {
+		err = fmt.Errorf("%w: %w", ce, err)
+	}
+	return fmt.Errorf("entra source %q: %w", c.name, err)
 }
 
 type groupRef struct{ id, name string }

@@ -8,9 +8,11 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
 	kazure "github.com/microsoft/kiota-authentication-azure-go"
@@ -47,7 +49,7 @@ func newGraph(c Config, o options, base http.RoundTripper, rt http.RoundTripper)
 		}
 		tokens = staticToken{token: o.token, hosts: v}
 	} else {
-		cred, err := credential(c, base)
+		cred, err := credential(c, o, base)
 		if err != nil {
 			return nil, err
 		}
@@ -89,10 +91,29 @@ func newGraph(c Config, o options, base http.RoundTripper, rt http.RoundTripper)
 
 // credential signs in with a client secret or a certificate, through base
 // (which trusts ca_file).
-func credential(c Config, base http.RoundTripper) (azcore.TokenCredential, error) {
+//
+// Sign-in requests get the same bounds as Graph's: timeout per attempt,
+// max_retries, the backoff and max_retry_wait (azcore's defaults would let a
+// login endpoint that never answers hold a run forever, and would wait
+// 800ms·2ⁿ between retries of, say, an untrusted certificate).
+//
+// Instance discovery is off: MSAL sends it to login.microsoftonline.com for
+// any authority host not on its built-in list, so a private cloud, a proxy
+// or a fake as authority_host failed with "unable to resolve an endpoint".
+// The authority host is the operator's own configuration; for the hosts on
+// MSAL's list, discovery never ran anyway.
+func credential(c Config, o options, base http.RoundTripper) (azcore.TokenCredential, error) {
+	timeout, _ := time.ParseDuration(c.Timeout)
+	maxWait, _ := time.ParseDuration(c.MaxRetryWait)
 	co := azcore.ClientOptions{
 		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: c.AuthorityHost},
 		Transport: &http.Client{Transport: base},
+		Retry: policy.RetryOptions{
+			MaxRetries:    int32(c.MaxRetries), // ≥ 1 after withDefaults: 0 would mean azcore's 3
+			TryTimeout:    timeout,
+			RetryDelay:    o.backoff,
+			MaxRetryDelay: maxWait,
+		},
 	}
 	if c.CertificateFile != "" {
 		pem, err := os.ReadFile(c.CertificateFile)
@@ -104,7 +125,7 @@ func credential(c Config, base http.RoundTripper) (azcore.TokenCredential, error
 			return nil, fmt.Errorf("certificate_file: %w", err)
 		}
 		cred, err := azidentity.NewClientCertificateCredential(c.TenantID, c.ClientID, certs, key,
-			&azidentity.ClientCertificateCredentialOptions{ClientOptions: co})
+			&azidentity.ClientCertificateCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: true})
 		if err != nil {
 			return nil, fmt.Errorf("certificate_file: %w", err)
 		}
@@ -126,7 +147,7 @@ func credential(c Config, base http.RoundTripper) (azcore.TokenCredential, error
 		return nil, fmt.Errorf("%s: the secret is empty", key)
 	}
 	cred, err := azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, secret,
-		&azidentity.ClientSecretCredentialOptions{ClientOptions: co})
+		&azidentity.ClientSecretCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: true})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", key, err)
 	}

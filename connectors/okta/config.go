@@ -26,12 +26,14 @@
 package okta
 
 import (
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,7 +49,7 @@ type Config struct {
 	TokenFile string `toml:"token_file"`
 	TokenEnv  string `toml:"token_env"`
 	// ClientID and PrivateKeyFile select OAuth 2.0 client credentials with a
-	// private key (a PEM RSA key, PKCS#1) instead of an API token.
+	// private key (a PEM RSA key, PKCS#1 or PKCS#8) instead of an API token.
 	ClientID       string `toml:"client_id"`
 	PrivateKeyFile string `toml:"private_key_file"`
 	// PrivateKeyID is the key's kid, when the app has several keys.
@@ -96,8 +98,18 @@ const (
 	DefaultConcurrency    = 4
 )
 
-// Scopes requested with OAuth client credentials.
+// Scopes are the scopes requested with OAuth client credentials;
+// okta.apps.read only when app_id is set.
 var Scopes = []string{"okta.users.read", "okta.groups.read", "okta.apps.read"}
+
+// scopes are the scopes this source requests (Scopes, less okta.apps.read
+// without an app).
+func (c Config) scopes() []string {
+	if c.AppID == "" {
+		return []string{"okta.users.read", "okta.groups.read"}
+	}
+	return slices.Clone(Scopes)
+}
 
 // DefaultConfig returns a Config with every default filled in.
 func DefaultConfig() Config {
@@ -231,10 +243,18 @@ func (c Config) open(name string, log *slog.Logger, base http.RoundTripper) (*Co
 		errs = append([]error{errors.New("name: required")}, errs...)
 	}
 	c = c.withDefaults()
-	var secret string
+	var (
+		secret string          // the API token
+		key    *rsa.PrivateKey // or the OAuth client's key
+	)
 	if len(errs) == 0 {
 		var err error
-		if secret, err = c.secret(); err != nil {
+		if c.ClientID != "" {
+			key, err = c.privateKey()
+		} else {
+			secret, err = c.secret()
+		}
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -254,7 +274,11 @@ func (c Config) open(name string, log *slog.Logger, base http.RoundTripper) (*Co
 		base = http.DefaultTransport
 	}
 	p := newPacer(base, c.RateLimitShare, timeout, c.MaxRetries, maxWait)
-	client, err := newClient(c, secret, &http.Client{Transport: p})
+	var rt http.RoundTripper = p
+	if key != nil {
+		rt = newOAuth(p, c, key)
+	}
+	client, err := newClient(c, secret, &http.Client{Transport: rt})
 	if err != nil {
 		return nil, reconcile.Errorf(reconcile.EINVALID, "okta source %q: %v", name, err)
 	}
@@ -267,7 +291,7 @@ func (c Config) open(name string, log *slog.Logger, base http.RoundTripper) (*Co
 	}, nil
 }
 
-// secret reads the API token or the private key.
+// secret reads the API token.
 func (c Config) secret() (string, error) {
 	switch {
 	case c.TokenEnv != "":
@@ -286,14 +310,6 @@ func (c Config) secret() (string, error) {
 			return "", fmt.Errorf("token_file: %s is empty", c.TokenFile)
 		}
 		return t, nil
-	default:
-		b, err := os.ReadFile(c.PrivateKeyFile)
-		if err != nil {
-			return "", fmt.Errorf("private_key_file: %v", err)
-		}
-		if !strings.Contains(string(b), "PRIVATE KEY-----") {
-			return "", fmt.Errorf("private_key_file: %s holds no PEM private key", c.PrivateKeyFile)
-		}
-		return string(b), nil
 	}
+	return "", errors.New("token_file or token_env: required")
 }

@@ -37,7 +37,8 @@ var _ reconcile.Source = (*Connector)(nil)
 func (c *Connector) Name() string { return c.name }
 
 // newClient builds the SDK client: cache and retries off (the pacer
-// retries), requests through hc.
+// retries), requests through hc. secret is the API token; with OAuth (a
+// client_id), hc signs the requests.
 func newClient(c Config, secret string, hc *http.Client) (*okta.Client, error) {
 	opts := []okta.ConfigSetter{
 		okta.WithOrgUrl(c.OrgURL),
@@ -51,15 +52,11 @@ func newClient(c Config, secret string, hc *http.Client) (*okta.Client, error) {
 		opts = append(opts, okta.WithTestingDisableHttpsCheck(true)) // loopback only: see Validate
 	}
 	if c.ClientID != "" {
-		scopes := []string{"okta.users.read", "okta.groups.read"}
-		if c.AppID != "" {
-			scopes = append(scopes, "okta.apps.read")
-		}
-		opts = append(opts, okta.WithAuthorizationMode("PrivateKey"), okta.WithClientId(c.ClientID),
-			okta.WithScopes(scopes), okta.WithPrivateKey(secret))
-		if c.PrivateKeyID != "" {
-			opts = append(opts, okta.WithPrivateKeyId(c.PrivateKeyID))
-		}
+		// OAuth: the oauth transport under hc signs in and sets every
+		// request's Authorization header (see oauth.go for why not the
+		// SDK's "PrivateKey" mode). The SDK's own Bearer header, with this
+		// placeholder, is replaced.
+		opts = append(opts, okta.WithAuthorizationMode("Bearer"), okta.WithToken("set-by-the-oauth-transport"))
 	} else {
 		opts = append(opts, okta.WithAuthorizationMode("SSWS"), okta.WithToken(secret))
 	}

@@ -69,7 +69,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, reconcile.Errorf(reconcile.EINVALID, "open database %s: %w", path, err)
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := ping(ctx, db); err != nil {
 		db.Close()
 		return nil, reconcile.Errorf(reconcile.EINVALID, "open database %s: %w", path, err)
 	}
@@ -80,6 +80,31 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	return s, nil
 }
+
+// ping opens the first connection. Switching a database to WAL mode takes
+// an exclusive lock for a moment, and SQLite answers another connection's
+// pragmas with SQLITE_BUSY at once then, without the busy handler: two
+// processes opening a new database together (serve, and the CLI) must
+// wait for each other, so a busy answer is tried again, for as long as the
+// busy timeout.
+func ping(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// busyTimeout is how long a statement waits for another connection's lock.
+const busyTimeout = 5 * time.Second
 
 // dataSourceName builds the driver's DSN. The path goes into a file: URI, so
 // characters that mean something there ('?', '#', '%') are escaped.

@@ -209,7 +209,7 @@ func (p page) writeDelta(w http.ResponseWriter, entity string, objs []any, round
 	to := min(from+size, len(objs))
 
 	var b bytes.Buffer
-	base := "http://" + p.r.Host + "/v1.0/"
+	base := p.base()
 	fmt.Fprintf(&b, `{"@odata.context":%q,"value":[`, base+"$metadata#"+entity)
 	for i, o := range objs[from:to] {
 		if i > 0 {

@@ -17,8 +17,11 @@ package graphtest
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -72,14 +75,42 @@ type Server struct {
 }
 
 // New starts a fake serving d (copied: later changes to d are not seen until
-// SetDirectory). Close it when done.
+// SetDirectory) over plain http, which Graph clients allow on loopback. Close
+// it when done.
 func New(d *reconcile.Directory, o Options) *Server {
-	s := &Server{opts: o, idx: newIndex(d)}
-	s.history = []*index{s.idx}
+	s := newServer(d, o)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL + "/v1.0"
 	return s
 }
+
+// NewTLS is New over https, with httptest's certificate, which no system
+// trusts: see Certificate.
+func NewTLS(d *reconcile.Directory, o Options) *Server {
+	s := newServer(d, o)
+	s.srv = startTLS(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL + "/v1.0"
+	return s
+}
+
+func newServer(d *reconcile.Directory, o Options) *Server {
+	s := &Server{opts: o, idx: newIndex(d)}
+	s.history = []*index{s.idx}
+	return s
+}
+
+// startTLS starts an https server that does not log the handshakes clients
+// refuse (tests of untrusted certificates make them on purpose).
+func startTLS(h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	return srv
+}
+
+// Certificate is the TLS certificate the server presents, nil when it
+// serves plain http.
+func (s *Server) Certificate() *x509.Certificate { return s.srv.Certificate() }
 
 // Close shuts the server down.
 func (s *Server) Close() { s.srv.Close() }
@@ -367,6 +398,16 @@ func (p page) object(o any) any {
 	panic(fmt.Sprintf("graphtest: cannot render %T", o))
 }
 
+// base is the fake's Graph base URL as the client reached it, for the
+// absolute links Graph sends.
+func (p page) base() string {
+	scheme := "http"
+	if p.r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + p.r.Host + "/v1.0/"
+}
+
 // write serves one page of objs, from $skiptoken, with a nextLink when more
 // follow.
 func (p page) write(w http.ResponseWriter, entity string, objs []any, cut bool) {
@@ -382,7 +423,7 @@ func (p page) write(w http.ResponseWriter, entity string, objs []any, cut bool) 
 	to := min(from+size, len(objs))
 
 	var b bytes.Buffer
-	base := "http://" + p.r.Host + "/v1.0/"
+	base := p.base()
 	fmt.Fprintf(&b, `{"@odata.context":%q,"value":[`, base+"$metadata#"+entity)
 	for i, o := range objs[from:to] {
 		if i > 0 {

@@ -7,12 +7,17 @@
 // Okta groups do not nest: a group nested in another in the directory is
 // flattened, its users served as direct members of every group it is nested
 // in (Flatten).
+//
+// The API takes the API token Token (SSWS), or, with Options.OAuth, only
+// access tokens from the fake's org authorization server (oauth.go).
 package oktatest
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -78,6 +83,9 @@ type Options struct {
 	// Static renders the directory once instead of on every request (big
 	// directories that do not change).
 	Static bool
+	// OAuth, if set, makes the API take access tokens from the org
+	// authorization server instead of the API token: see OAuth.
+	OAuth *OAuth
 }
 
 // Server is a fake Okta org.
@@ -91,6 +99,14 @@ type Server struct {
 	windows map[int64]int // requests per window, by window start (Unix seconds)
 
 	requests atomic.Int64
+
+	// OAuth mode (oauth.go); tokens, jtis and assertions under mu.
+	tokens        map[string]accessToken
+	jtis          map[string]bool
+	assertions    []Assertion
+	tokenRequests atomic.Int64
+	tokensIssued  atomic.Int64
+	sswsRequests  atomic.Int64
 }
 
 // New starts a fake org serving d (read again at every request unless
@@ -114,13 +130,13 @@ func New(t testing.TB, d *reconcile.Directory, o Options) *Server {
 			return "SUSPENDED"
 		}
 	}
-	s := &Server{opts: o, dir: d, windows: make(map[int64]int)}
+	s := &Server{opts: o, dir: d, windows: make(map[int64]int), tokens: make(map[string]accessToken), jtis: make(map[string]bool)}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
 }
 
-// Requests is the number of requests received.
+// Requests is the number of requests received, token requests included.
 func (s *Server) Requests() int64 { return s.requests.Load() }
 
 // WindowCounts returns the number of requests received in each rate-limit
@@ -207,7 +223,14 @@ func Flatten(d *reconcile.Directory) *reconcile.Directory {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	n := s.requests.Add(1)
+	if r.URL.Path == "/oauth2/v1/token" {
+		s.tokenRequests.Add(1)
+	}
 	if s.opts.Latency > 0 {
+		// Read the body first: only then does the server notice a client
+		// that gives up (r.Context() ends).
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		select {
 		case <-time.After(s.opts.Latency):
 		case <-r.Context().Done():
@@ -252,8 +275,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		oktaError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.URL.Path)
 		return
 	}
-	if r.Header.Get("Authorization") != "SSWS "+Token {
-		oktaError(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
+	if r.URL.Path == "/oauth2/v1/token" {
+		s.oauthToken(w, r)
+		return
+	}
+	if !s.authorized(w, r) {
 		return
 	}
 	if r.Method != http.MethodGet {

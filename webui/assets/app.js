@@ -1,0 +1,24 @@
+// idpsync admin UI: small enhancements; every page works without them.
+"use strict";
+document.addEventListener("submit", function (ev) {
+  var form = ev.target;
+  // data-confirm: ask before a consequential action (discard, disable).
+  var question = form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    ev.preventDefault();
+    return;
+  }
+  // data-busy: a slow action (a sync, an approval) shows it is working and
+  // cannot be sent twice.
+  var busy = form.getAttribute("data-busy");
+  if (busy) {
+    var button = form.querySelector("button[type=submit]");
+    if (button) {
+      window.setTimeout(function () {
+        button.disabled = true;
+        button.textContent = busy;
+      }, 0);
+    }
+    form.setAttribute("aria-busy", "true");
+  }
+});

@@ -1,0 +1,235 @@
+package webui
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/idpsync/idpsync/reconcile"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed assets
+var assetFiles embed.FS
+
+// assetHandler serves the embedded CSS and JS. They change only with the
+// binary, so browsers may keep them for a day.
+func assetHandler() http.Handler {
+	sub, _ := fs.Sub(assetFiles, "assets")
+	files := http.FileServerFS(sub)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// pages holds one template set per page, each the layout plus the page.
+type pages struct {
+	set map[string]*template.Template
+}
+
+// pageNames are the templates/NAME.html files that are whole pages.
+var pageNames = []string{"signin", "error", "overview", "mappings", "preview", "users", "user", "plans", "plan", "changes"}
+
+func loadPages(prefix string, now func() time.Time) (*pages, error) {
+	funcs := template.FuncMap{
+		"url": func(parts ...any) string {
+			var b strings.Builder
+			b.WriteString(prefix)
+			for _, p := range parts {
+				b.WriteString(fmt.Sprint(p))
+			}
+			return b.String()
+		},
+		"seg":     url.PathEscape,
+		"when":    when,
+		"ago":     func(t time.Time) string { return ago(now(), t) },
+		"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"join":    strings.Join,
+		"add":     func(a, b int) int { return a + b },
+		"count":   plural,
+		"summary": summaryText,
+		"detail":  detail,
+		"deref":   func(t *time.Time) time.Time { return *t },
+		"moveArgs": func(csrf string, item any, dir string) map[string]any {
+			return map[string]any{"CSRF": csrf, "Item": item, "Dir": dir}
+		},
+		"dash": func(s string) string {
+			if s == "" {
+				return "—"
+			}
+			return s
+		},
+	}
+	p := &pages{set: map[string]*template.Template{}}
+	for _, name := range pageNames {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles,
+			"templates/layout.html", "templates/parts.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("webui: template %s: %w", name, err)
+		}
+		p.set[name] = t
+	}
+	return p, nil
+}
+
+// view is what the layout renders around a page's data.
+type view struct {
+	Title  string
+	Nav    string // the current section, for aria-current
+	Signed bool
+	Actor  string
+	CSRF   string
+	Flash  flash
+	Data   any
+}
+
+// navOf maps a page to its section of the navigation.
+var navOf = map[string]string{
+	"overview": "overview", "mappings": "mappings", "preview": "mappings",
+	"users": "users", "user": "users", "plans": "plans", "plan": "plans", "changes": "changes",
+}
+
+// render writes a page. It renders into a buffer first, so a template
+// error becomes a clean 500 rather than half a page.
+func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
+	v := view{Title: title, Nav: navOf[name], Data: data}
+	if s := current(r); s != nil {
+		v.Signed, v.Actor, v.CSRF = true, s.actor, s.csrf
+		v.Flash = u.sessions.takeFlash(s)
+	}
+	var buf bytes.Buffer
+	if err := u.pages.set[name].Execute(&buf, v); err != nil {
+		u.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "internal error: the page could not be rendered", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+type errorData struct {
+	Status  int
+	Text    string
+	Message string
+}
+
+func (u *ui) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	u.render(w, r, status, "error", http.StatusText(status), errorData{Status: status, Text: http.StatusText(status), Message: msg})
+}
+
+// when formats a time for people, in UTC.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// ago says how long before now t was, or how long after ("in 5 min").
+func ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	suffix := " ago"
+	switch {
+	case d < 0 && d > -time.Minute: // clocks a moment apart
+		d = 0
+	case d < 0:
+		d, suffix = -d, ""
+	}
+	var s string
+	switch {
+	case d < time.Minute:
+		s = "less than a minute"
+	case d < time.Hour:
+		s = plural(int(d/time.Minute), "minute")
+	case d < 48*time.Hour:
+		s = plural(int(d/time.Hour), "hour")
+	default:
+		s = plural(int(d/(24*time.Hour)), "day")
+	}
+	if suffix == "" {
+		return "in " + s
+	}
+	return s + suffix
+}
+
+// plural writes "1 user", "3 users".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// summaryText tells a plan's counts in a few words: "2 created, 3 grants".
+func summaryText(s reconcile.Summary) string {
+	var parts []string
+	for _, c := range []struct {
+		n    int
+		text string
+	}{
+		{s.Create, "created"}, {s.Update, "updated"}, {s.Reactivate, "reactivated"}, {s.Deactivate, "deactivated"},
+		{s.Grant, "granted"}, {s.Revoke, "revoked"}, {s.Adopt, "adopted"}, {s.Conflict, "in conflict"},
+		{s.GroupCreate + s.GroupUpdate + s.GroupDelete, "group changes"},
+	} {
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.text))
+		}
+	}
+	if len(parts) == 0 {
+		return "no changes"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// detail is a change's one-line description in the change log (as the
+// CLI's changes command prints it).
+func detail(c reconcile.Change) string {
+	switch c.Kind {
+	case reconcile.ChangeGrant, reconcile.ChangeRevoke:
+		return c.Role + ": " + c.Reason
+	case reconcile.ChangeUpdate:
+		var parts []string
+		for _, k := range reconcile.UserAttrs {
+			if n, ok := c.After[k]; ok {
+				parts = append(parts, fmt.Sprintf("%s %q → %q", k, c.Before[k], n))
+			}
+		}
+		return strings.Join(parts, "; ")
+	case reconcile.ChangeCreate:
+		return "source " + c.Source
+	case reconcile.ChangeGroupCreate:
+		return fmt.Sprintf("%v members", c.After["members"])
+	case reconcile.ChangeGroupDelete:
+		return fmt.Sprintf("had %v members", c.Before["members"])
+	case reconcile.ChangeGroupUpdate:
+		var parts []string
+		if n, ok := c.Before["displayName"]; ok {
+			parts = append(parts, fmt.Sprintf("renamed from %q", n))
+		}
+		if a, r := fmt.Sprint(c.After["membersAdded"]), fmt.Sprint(c.After["membersRemoved"]); a != "0" || r != "0" {
+			parts = append(parts, fmt.Sprintf("members %v → %v (+%s −%s)", c.Before["members"], c.After["members"], a, r))
+		}
+		return strings.Join(parts, "; ")
+	}
+	return c.Reason
+}
+
+// urlQueryEscape escapes a query value.
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
