@@ -27,14 +27,16 @@ type Source interface {
 
 // DeltaSource is a Source that can read only what changed since a cursor
 // (Graph delta queries). FetchDelta returns the whole directory as it is
-// now — prev, the source's stored state, with the changes applied — and
-// the cursor to resume from. With cursor "" (or whenever it decides: a
-// rejected cursor, a periodic full read) it reads everything. The engine
-// stores the new cursor only with the plan that applies that directory, so
-// a failed, held or discarded run never skips changes.
+// now — the source's stored state, read through prev when needed, with the
+// changes applied — and the cursor to resume from. With cursor "" (or
+// whenever it decides: a rejected cursor, a periodic full read) it reads
+// everything. When nothing changed it returns no directory and the cursor
+// it was given: the engine then plans nothing and writes nothing. The
+// engine stores the new cursor only with the plan that applies that
+// directory, so a failed, held or discarded run never skips changes.
 type DeltaSource interface {
 	Source
-	FetchDelta(ctx context.Context, prev *Directory, cursor string) (*Directory, string, error)
+	FetchDelta(ctx context.Context, prev func(context.Context) (*Directory, error), cursor string) (*Directory, string, error)
 }
 
 // Directory is what one source asserts: its users and groups.

@@ -153,6 +153,11 @@ func (e *Engine) sync(ctx context.Context, src Source, brake Threshold, opt Sync
 	if err != nil {
 		return nil, fmt.Errorf("source %q: fetch failed, nothing applied: %w", name, err)
 	}
+	if dir == nil && stored != "" && cursor == stored {
+		// A delta read that found nothing changed: the stored state and the
+		// app state derived from it stand as they are.
+		return &Plan{Kind: KindSync, Source: name, Actor: opt.Actor}, nil
+	}
 	if dir == nil {
 		return nil, Errorf(EINTERNAL, "source %q: fetch returned no directory; nothing applied", name)
 	}
@@ -202,7 +207,7 @@ func (e *Engine) sync(ctx context.Context, src Source, brake Threshold, opt Sync
 // fetch reads a source: incrementally from its stored state and cursor when
 // it is a DeltaSource, else in full. It returns the directory, the cursor to
 // resume from next and the cursor stored before; both are "" for a plain
-// Source.
+// Source. The stored state is read only if the source asks for it.
 func (e *Engine) fetch(ctx context.Context, src Source) (dir *Directory, cursor, stored string, err error) {
 	ds, ok := src.(DeltaSource)
 	if !ok {
@@ -212,17 +217,8 @@ func (e *Engine) fetch(ctx context.Context, src Source) (dir *Directory, cursor,
 	if stored, err = e.store.Cursor(ctx, src.Name()); err != nil {
 		return nil, "", "", err
 	}
-	var prev *Directory
-	cursor = stored
-	if cursor != "" {
-		if prev, err = e.store.Directory(ctx, src.Name()); err != nil {
-			return nil, "", "", err
-		}
-		if prev == nil {
-			cursor = "" // a cursor without the state it applies to: read everything
-		}
-	}
-	dir, cursor, err = ds.FetchDelta(ctx, prev, cursor)
+	prev := func(ctx context.Context) (*Directory, error) { return e.store.Directory(ctx, src.Name()) }
+	dir, cursor, err = ds.FetchDelta(ctx, prev, stored)
 	return dir, cursor, stored, err
 }
 

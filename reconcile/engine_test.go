@@ -415,12 +415,23 @@ type deltaSource struct {
 	cursors       []string // cursors it was called with
 	version       int
 	changes       []func(*reconcile.Directory) // applied to prev on the next delta read
+	unchanged     bool                         // delta reads report that nothing changed
 }
 
-func (s *deltaSource) FetchDelta(_ context.Context, prev *reconcile.Directory, cursor string) (*reconcile.Directory, string, error) {
+func (s *deltaSource) FetchDelta(ctx context.Context, read func(context.Context) (*reconcile.Directory, error), cursor string) (*reconcile.Directory, string, error) {
 	s.cursors = append(s.cursors, cursor)
 	if s.err != nil {
 		return nil, "", s.err
+	}
+	if cursor != "" && s.unchanged {
+		return nil, cursor, nil
+	}
+	var prev *reconcile.Directory
+	if cursor != "" {
+		var err error
+		if prev, err = read(ctx); err != nil {
+			return nil, "", err
+		}
 	}
 	s.version++
 	next := fmt.Sprintf("v%d", s.version)
@@ -505,6 +516,21 @@ func TestEngineDeltaCursorOnly(t *testing.T) {
 	}
 	if n := f.changeCount(); n != before {
 		t.Errorf("an unchanged read logged %d changes", n-before)
+	}
+
+	// A read that says nothing changed is planned from nothing: no plan,
+	// no write, the cursor stays, the run is recorded.
+	src.unchanged = true
+	p = f.sync(src, reconcile.SyncOptions{})
+	if p.Status != "" || !p.Empty() || p.ID != 0 {
+		t.Fatalf("nothing changed: status %q, %d changes, plan %d", p.Status, len(p.Changes), p.ID)
+	}
+	if c, _ := f.store.Cursor(f.ctx, "hr"); c != "v2" {
+		t.Errorf("cursor after a read that changed nothing = %q, want v2", c)
+	}
+	runs, err := f.store.Runs(f.ctx, "hr", 1)
+	if err != nil || len(runs) != 1 || runs[0].Outcome != reconcile.RunNoChanges {
+		t.Errorf("the last run = %+v, %v; want no-changes", runs, err)
 	}
 }
 

@@ -34,14 +34,15 @@ type cursor struct {
 // read reports it).
 //
 // An unchanged directory costs two requests, one delta query each for users
-// and groups, and returns cur itself, so nothing is written. A change costs
+// and groups, reads no stored state, and returns no directory and cur
+// itself, so the engine plans and writes nothing. A change costs
 // those plus: one request per 15 users new to the directory (their
 // properties), and for each group new to the scope (created, renamed into a
 // pattern, nested into a mapped group) its name and members, as Fetch reads
 // them.
-func (c *Connector) FetchDelta(ctx context.Context, prev *reconcile.Directory, cur string) (*reconcile.Directory, string, error) {
+func (c *Connector) FetchDelta(ctx context.Context, prev func(context.Context) (*reconcile.Directory, error), cur string) (*reconcile.Directory, string, error) {
 	d, next, err := c.fetchDelta(ctx, prev, cur)
-	if err == nil {
+	if err == nil && d != nil {
 		err = d.Validate()
 	}
 	if err != nil {
@@ -53,11 +54,11 @@ func (c *Connector) FetchDelta(ctx context.Context, prev *reconcile.Directory, c
 // errFull asks for a full read.
 var errFull = errors.New("a full read is needed")
 
-func (c *Connector) fetchDelta(ctx context.Context, prev *reconcile.Directory, cur string) (*reconcile.Directory, string, error) {
+func (c *Connector) fetchDelta(ctx context.Context, prev func(context.Context) (*reconcile.Directory, error), cur string) (*reconcile.Directory, string, error) {
 	var cu cursor
 	reason := ""
 	switch {
-	case cur == "" || prev == nil:
+	case cur == "":
 		reason = "first run"
 	case json.Unmarshal([]byte(cur), &cu) != nil || cu.Users == "" || cu.Groups == "":
 		reason = "unreadable cursor"
@@ -70,8 +71,8 @@ func (c *Connector) fetchDelta(ctx context.Context, prev *reconcile.Directory, c
 		d, next, err := c.delta(ctx, prev, cu)
 		switch {
 		case err == nil:
-			if next == cu {
-				return d, cur, nil
+			if d == nil {
+				return nil, cur, nil // nothing changed
 			}
 			b, _ := json.Marshal(next)
 			return d, string(b), nil

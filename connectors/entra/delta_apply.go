@@ -47,7 +47,6 @@ type deltaState struct {
 	isGroup  map[string]bool            // ids known to be groups
 	named    map[string]string          // names of groups not in prev, as the delta reported them
 	members  map[string]map[string]bool // member sets of the groups changed
-	changed  bool
 }
 
 func newDeltaState(prev *reconcile.Directory) *deltaState {
@@ -65,19 +64,39 @@ func newDeltaState(prev *reconcile.Directory) *deltaState {
 	return s
 }
 
-// delta reads the changes since cu and applies them to prev.
-func (c *Connector) delta(ctx context.Context, prev *reconcile.Directory, cu cursor) (*reconcile.Directory, cursor, error) {
-	s := newDeltaState(prev)
+// delta reads the changes since cu and applies them to the stored state,
+// read through prev only when there are changes. No directory: nothing
+// changed.
+func (c *Connector) delta(ctx context.Context, prev func(context.Context) (*reconcile.Directory, error), cu cursor) (*reconcile.Directory, cursor, error) {
+	var users, groups []json.RawMessage // a delta is small: kept whole, then applied
 	next := cu
 	var err error
-	if next.Users, err = c.readDelta(ctx, cu.Users, func(raw json.RawMessage) error { return c.userDelta(s, raw) }); err != nil {
+	if next.Users, err = c.readDelta(ctx, cu.Users, func(raw json.RawMessage) error { users = append(users, raw); return nil }); err != nil {
 		return nil, cu, fmt.Errorf("users delta: %w", err)
 	}
-	if next.Groups, err = c.readDelta(ctx, cu.Groups, func(raw json.RawMessage) error { return s.groupDelta(raw) }); err != nil {
+	if next.Groups, err = c.readDelta(ctx, cu.Groups, func(raw json.RawMessage) error { groups = append(groups, raw); return nil }); err != nil {
 		return nil, cu, fmt.Errorf("groups delta: %w", err)
 	}
-	if !s.changed {
-		return prev, cu, nil
+	if len(users) == 0 && len(groups) == 0 {
+		return nil, cu, nil
+	}
+	state, err := prev(ctx)
+	if err != nil {
+		return nil, cu, err
+	}
+	if state == nil {
+		return nil, cu, fmt.Errorf("%w: no stored state to apply the changes to", errFull)
+	}
+	s := newDeltaState(state)
+	for _, raw := range users {
+		if err := c.userDelta(s, raw); err != nil {
+			return nil, cu, fmt.Errorf("users delta: %w", err)
+		}
+	}
+	for _, raw := range groups {
+		if err := s.groupDelta(raw); err != nil {
+			return nil, cu, fmt.Errorf("groups delta: %w", err)
+		}
 	}
 	d, err := c.rebuild(ctx, s)
 	if err != nil {
@@ -125,7 +144,6 @@ func (c *Connector) userDelta(s *deltaState, raw json.RawMessage) error {
 	if o.ID == "" {
 		return fmt.Errorf("a user without an id")
 	}
-	s.changed = true
 	if _, gone := present["@removed"]; gone {
 		delete(s.users, o.ID)
 		return nil
@@ -166,7 +184,6 @@ func (s *deltaState) groupDelta(raw json.RawMessage) error {
 	if g.ID == "" {
 		return fmt.Errorf("a group without an id")
 	}
-	s.changed = true
 	if g.Removed != nil {
 		delete(s.groups, g.ID)
 		delete(s.named, g.ID)

@@ -1,6 +1,7 @@
 package entra_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -21,6 +22,9 @@ type deltaFixture struct {
 	cfg    entra.Config
 	state  *reconcile.Directory
 	cursor string
+
+	unchanged bool // the last run reported nothing changed
+	reads     int  // how often the stored state was read
 }
 
 func newDeltaFixture(t *testing.T, d *reconcile.Directory, users string, groups ...string) *deltaFixture {
@@ -38,12 +42,22 @@ func newDeltaFixture(t *testing.T, d *reconcile.Directory, users string, groups 
 func (f *deltaFixture) run() int64 {
 	f.t.Helper()
 	f.srv.ResetRequests()
-	d, next, err := f.conn.FetchDelta(f.t.Context(), f.state, f.cursor)
+	d, next, err := f.conn.FetchDelta(f.t.Context(), f.stored, f.cursor)
 	if err != nil {
 		f.t.Fatalf("FetchDelta: %v", err)
 	}
-	f.state, f.cursor = d, next
+	if d != nil { // nil: nothing changed
+		f.state = d
+	}
+	f.cursor = next
+	f.unchanged = d == nil
 	return f.srv.Requests()
+}
+
+// stored is the engine's stored state, as FetchDelta reads it.
+func (f *deltaFixture) stored(context.Context) (*reconcile.Directory, error) {
+	f.reads++
+	return f.state, nil
 }
 
 // full is what a full read of the fake returns now, and its requests.
@@ -128,9 +142,12 @@ func TestDeltaChanges(t *testing.T) {
 
 func TestDeltaUnchanged(t *testing.T) {
 	f := newDeltaFixture(t, deltaDirectory(), entra.UsersInGroups, "ph-*", "Sales")
-	before, state := f.cursor, f.state
+	before, state, reads := f.cursor, f.state, f.reads
 	if n := f.run(); n != 2 {
 		t.Errorf("an unchanged delta run made %d requests, want 2", n)
+	}
+	if !f.unchanged || f.reads != reads {
+		t.Errorf("an unchanged delta run returned a directory (%v) or read the stored state (%d times)", !f.unchanged, f.reads-reads)
 	}
 	if f.cursor != before {
 		t.Errorf("an unchanged run moved the cursor: %s → %s", before, f.cursor)
@@ -178,7 +195,7 @@ func TestDeltaMissingGroup(t *testing.T) {
 	f := newDeltaFixture(t, d, entra.UsersInGroups, "Sales")
 	d.Groups[2].DisplayName = "Sales (old)"
 	f.srv.SetDirectory(d)
-	_, _, err := f.conn.FetchDelta(t.Context(), f.state, f.cursor)
+	_, _, err := f.conn.FetchDelta(t.Context(), f.stored, f.cursor)
 	if reconcile.ErrorKind(err) != reconcile.ENOTFOUND {
 		t.Fatalf("FetchDelta after the group was renamed: %v, want not found", err)
 	}
