@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -81,9 +80,11 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, entity strin
 	if round.from >= 0 {
 		old = history[round.from]
 	}
-	if entity == "users" {
+	switch {
+	case old == history[round.to]: // the same version: nothing changed
+	case entity == "users":
 		objs = userChanges(old, history[round.to], p)
-	} else {
+	default:
 		objs = groupChanges(old, history[round.to], p)
 	}
 	p.writeDelta(w, entity, objs, round, cut)
@@ -168,14 +169,15 @@ func groupChanges(old, cur *index, p page) []any {
 		}
 		var refs []any
 		if withMembers {
+			had, has := set(was), set(g)
 			for _, mid := range g.Members {
-				if was == nil || !slices.Contains(was.Members, mid) {
+				if !had[mid] {
 					refs = append(refs, memberRef(cur, mid, false))
 				}
 			}
 			if was != nil {
 				for _, mid := range was.Members {
-					if !slices.Contains(g.Members, mid) {
+					if !has[mid] {
 						refs = append(refs, memberRef(old, mid, true))
 					}
 				}
@@ -196,6 +198,18 @@ func groupChanges(old, cur *index, p page) []any {
 		}
 	}
 	return out
+}
+
+// set is g's members as a set (none for nil).
+func set(g *reconcile.Group) map[string]bool {
+	if g == nil {
+		return nil
+	}
+	m := make(map[string]bool, len(g.Members))
+	for _, id := range g.Members {
+		m[id] = true
+	}
+	return m
 }
 
 // writeDelta serves one page of a delta round: a nextLink while objects
