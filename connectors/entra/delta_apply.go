@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
-	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/idpsync/idpsync/reconcile"
 )
@@ -422,20 +421,7 @@ func (c *Connector) usersByID(ctx context.Context, st *state, ids []string) erro
 			quoted[i] = "'" + quote(id) + "'"
 		}
 		filter := "id in (" + strings.Join(quoted, ",") + ")"
-		req, err := c.graph.users.ToGetRequestInformation(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: c.cfg.selectProps(), Filter: &filter},
-		})
-		if err == nil {
-			_, err = c.graph.pages(ctx, req, st.ext, func(objs []object) error {
-				for i := range objs {
-					if err := st.addUser(&objs[i]); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		}
-		if err != nil {
+		if err := c.readUsers(ctx, st, &filter); err != nil {
 			return fmt.Errorf("users by id: %w", err)
 		}
 	}

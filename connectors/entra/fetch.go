@@ -220,25 +220,31 @@ func (c *Connector) members(ctx context.Context, st *state, g groupRef) (memberR
 
 // listUsers reads every user of the tenant.
 func (c *Connector) listUsers(ctx context.Context, st *state) error {
-	top := int32(c.cfg.PageSize)
-	req, err := c.graph.users.ToGetRequestInformation(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: c.cfg.selectProps(), Top: &top},
-	})
-	if err == nil {
-		// Every object of /users is a user, whatever its @odata.type says.
-		_, err = c.graph.pages(ctx, req, st.ext, func(objs []object) error {
-			for i := range objs {
-				if err := st.addUser(&objs[i]); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	if err != nil {
+	if err := c.readUsers(ctx, st, nil); err != nil {
 		return fmt.Errorf("users: %w", err)
 	}
 	return nil
+}
+
+// readUsers reads the users matching filter (nil: all) into st, every page.
+func (c *Connector) readUsers(ctx context.Context, st *state, filter *string) error {
+	top := int32(c.cfg.PageSize)
+	req, err := c.graph.users.ToGetRequestInformation(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: c.cfg.selectProps(), Top: &top, Filter: filter},
+	})
+	if err != nil {
+		return err
+	}
+	// Every object of /users is a user, whatever its @odata.type says.
+	_, err = c.graph.pages(ctx, req, st.ext, func(objs []object) error {
+		for i := range objs {
+			if err := st.addUser(&objs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return err
 }
 
 // resolve finds the configured groups.
