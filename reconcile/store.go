@@ -15,6 +15,13 @@ type Store interface {
 	User(ctx context.Context, ref string) (*AppUser, error)
 	// Directory returns a source's stored state, or nil if it has none.
 	Directory(ctx context.Context, source string) (*Directory, error)
+	// UserGroups returns the groups of a source's stored state that have
+	// the user with the given source id as a member, directly or through
+	// nested groups, sorted by id. Each group's Members holds only that user
+	// and the other groups returned, sorted: all that deriving the user's
+	// roles reads, without loading the whole directory. An id that is a
+	// group's names no user and has no groups; so do unknown ids and sources.
+	UserGroups(ctx context.Context, source, userID string) ([]Group, error)
 	// Sources lists every source that has stored state or owns users, sorted.
 	Sources(ctx context.Context) ([]string, error)
 	// Cursor returns the delta cursor stored by the last applied plan of the

@@ -148,14 +148,17 @@ func (e *Engine) Explain(ctx context.Context, ref string) (*Explanation, error) 
 		x.Note = "inactive: an inactive user holds no roles"
 		return x, nil
 	}
-	dir, err := e.store.Directory(ctx, u.Source)
+	// The evaluator visits only the groups the user is in, directly or
+	// through nesting: reading those gives the grants and paths the whole
+	// directory would, without reading it.
+	groups, err := e.store.UserGroups(ctx, u.Source, u.SourceID)
 	if err != nil {
 		return nil, err
 	}
 	if _, sources := e.config(); !hasKey(sources, u.Source) {
 		x.Note = fmt.Sprintf("source %q is no longer configured", u.Source)
 	}
-	ev := newEvaluator(&rules, dir)
+	ev := newEvaluator(&rules, &Directory{Groups: groups})
 	x.Grants = ev.grants(u.SourceID)
 	x.Groups = ev.paths(u.SourceID)
 	derived := grantRoles(x.Grants)

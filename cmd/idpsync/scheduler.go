@@ -119,7 +119,7 @@ type stoppableDelta struct {
 	delta reconcile.DeltaSource
 }
 
-func (s stoppableDelta) FetchDelta(ctx context.Context, prev *reconcile.Directory, cursor string) (*reconcile.Directory, string, error) {
+func (s stoppableDelta) FetchDelta(ctx context.Context, prev func(context.Context) (*reconcile.Directory, error), cursor string) (*reconcile.Directory, string, error) {
 	ctx, done := s.ctx(ctx)
 	defer done()
 	dir, next, err := s.delta.FetchDelta(ctx, prev, cursor)

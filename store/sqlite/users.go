@@ -73,57 +73,47 @@ func (s *Store) Users(ctx context.Context, f reconcile.UserFilter) ([]reconcile.
 	if f.Limit < 0 || f.Offset < 0 {
 		return nil, reconcile.Errorf(reconcile.EINVALID, "users: negative limit or offset")
 	}
-	var (
-		where []string
-		args  []any
-	)
-	if f.Source != "" {
-		where, args = append(where, "u.source = ?"), append(args, f.Source)
-	}
-	if f.Active != nil {
-		where, args = append(where, "u.active = ?"), append(args, boolInt(*f.Active))
-	}
-	if f.Role != "" {
-		where, args = append(where, "u.id IN (SELECT user_id FROM user_roles WHERE role = ?)"), append(args, f.Role)
-	}
-	if f.Query != "" {
-		q := strings.ToLower(f.Query)
-		where = append(where, `(instr(idpsync_lower(u.user_name), ?) > 0
-			OR instr(idpsync_lower(u.display_name), ?) > 0
-			OR instr(idpsync_lower(u.email), ?) > 0)`)
-		args = append(args, q, q, q)
-	}
-	from := " FROM users u"
-	if len(where) > 0 {
-		from += " WHERE " + strings.Join(where, " AND ")
-	}
-	from += " ORDER BY u.user_key"
-	if f.Limit > 0 || f.Offset > 0 {
-		limit := f.Limit
-		if limit == 0 {
-			limit = -1 // SQLite: no limit
-		}
-		from += " LIMIT ? OFFSET ?"
-		args = append(args, limit, f.Offset)
-	}
-
 	tx, err := s.readTx(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	var out []reconcile.AppUser
+	where, args, err := userWhere(ctx, tx, f)
+	if err != nil {
+		return nil, s.dbError(err, "list users")
+	}
+	var (
+		query = "SELECT " + userColumns + " FROM users u ORDER BY u.user_key"
+		out   []reconcile.AppUser
+	)
 	switch {
-	case f.Limit > 0:
-		out = make([]reconcile.AppUser, 0, min(f.Limit, 1024))
-	case len(where) == 0:
+	case where == "" && f.Limit == 0 && f.Offset == 0:
+		// Every user (the engine's input): one pass in userName order.
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&n); err != nil {
 			return nil, s.dbError(err, "list users")
 		}
 		out = make([]reconcile.AppUser, 0, n)
+	default:
+		// The page's ids first, from users_list alone: it is in userName
+		// order and holds what the filters check. Through users_user_key,
+		// SQLite would look up the row of every user it checks (users is
+		// WITHOUT ROWID: no deferred seek); this way, only the page's rows.
+		page := "SELECT u.id, u.user_key FROM users u" + where + " ORDER BY u.user_key"
+		if f.Limit > 0 || f.Offset > 0 {
+			limit := f.Limit
+			if limit == 0 {
+				limit = -1 // SQLite: no limit
+			}
+			page += " LIMIT ? OFFSET ?"
+			args = append(args, limit, f.Offset)
+		}
+		if f.Limit > 0 {
+			out = make([]reconcile.AppUser, 0, min(f.Limit, 1024))
+		}
+		query = "SELECT " + userColumns + " FROM (" + page + ") p JOIN users u ON u.id = p.id ORDER BY p.user_key"
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT "+userColumns+from, args...)
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, s.dbError(err, "list users")
 	}
@@ -138,14 +128,111 @@ func (s *Store) Users(ctx context.Context, f reconcile.UserFilter) ([]reconcile.
 		return nil, s.dbError(err, "list users")
 	}
 	rows.Close()
-	ids := ""
-	if len(where) > 0 || f.Limit > 0 || f.Offset > 0 {
-		ids = "SELECT u.id" + from
+	// A page's roles are looked up by its ids; many users' in one pass over
+	// every role (readRoles skips the others).
+	var ids string
+	var idArgs []any
+	if len(out) <= rolesByID {
+		list := make([]string, len(out))
+		for i := range out {
+			list[i] = out[i].ID
+		}
+		ids, idArgs = "SELECT value FROM json_each(?)", []any{jsonList(list)}
 	}
-	if err := readRoles(ctx, tx, out, ids, args...); err != nil {
+	if err := readRoles(ctx, tx, out, ids, idArgs...); err != nil {
 		return nil, s.dbError(err, "list users: roles")
 	}
 	return out, nil
+}
+
+// rolesByID is how many users' roles Users looks up by id at most; past it,
+// one pass over user_roles is cheaper.
+const rolesByID = 1000
+
+// CountUsers returns how many app users match f's filters (Limit and
+// Offset ignored): the total behind a page of Users, under the same
+// conditions (userWhere).
+func (s *Store) CountUsers(ctx context.Context, f reconcile.UserFilter) (int, error) {
+	tx, err := s.readTx(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	where, args, err := userWhere(ctx, tx, f)
+	if err != nil {
+		return 0, s.dbError(err, "count users")
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users u"+where, args...).Scan(&n); err != nil {
+		return 0, s.dbError(err, "count users")
+	}
+	return n, nil
+}
+
+// userWhere returns the WHERE clause (with a leading space, or "") that
+// selects the users f matches, and its arguments: Users and CountUsers share
+// it. The terms are written so that SQLite scans users_list in userName
+// order, checking them as it goes, and stops once a page is full: at worst
+// (a rare search) that reads the index once. Only a source or a role that
+// few users have is read through its own index instead (see few). SQLite
+// checks the terms in the order written: the cheap ones first.
+func userWhere(ctx context.Context, tx *sql.Tx, f reconcile.UserFilter) (string, []any, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.Source != "" {
+		few, err := few(ctx, tx, "users WHERE source = ?", f.Source)
+		if err != nil {
+			return "", nil, err
+		}
+		if few {
+			where = append(where, "u.source = ?")
+		} else {
+			where = append(where, "+u.source = ?") // + keeps SQLite off users_source
+		}
+		args = append(args, f.Source)
+	}
+	if f.Active != nil {
+		where, args = append(where, "u.active = ?"), append(args, boolInt(*f.Active))
+	}
+	if f.Query != "" {
+		term, targs := searchTerm(f.Query)
+		where, args = append(where, term), append(args, targs...)
+	}
+	if f.Role != "" {
+		few, err := few(ctx, tx, "user_roles WHERE role = ?", f.Role)
+		if err != nil {
+			return "", nil, err
+		}
+		if few {
+			where = append(where, "u.id IN (SELECT user_id FROM user_roles WHERE role = ?)")
+		} else {
+			where = append(where, "EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = ?)")
+		}
+		args = append(args, f.Role)
+	}
+	if len(where) == 0 {
+		return "", nil, nil
+	}
+	return " WHERE " + strings.Join(where, " AND "), args, nil
+}
+
+// fewRows decides how a source or a role filter runs. One that fewer users
+// have drives the query: SQLite reads them through users_source or
+// user_roles_role, looks each up and sorts them, in a few ms. One that more
+// users have is checked on each row of the scan in userName order, which
+// stops when the page is full; reading them all through the index and
+// sorting them would cost more, and grow with them (at 100,000 holders of a
+// role, ~300 ms a page).
+const fewRows = 1000
+
+// few reports whether from (a table and a WHERE clause on one argument,
+// served by an index) has fewer than fewRows rows, counting no further.
+func few(ctx context.Context, tx *sql.Tx, from string, arg any) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM "+from+" LIMIT ?)", arg, fewRows).Scan(&n)
+	return n < fewRows, err
 }
 
 // User finds an app user by id or, failing that, by userName
@@ -178,8 +265,12 @@ func (s *Store) User(ctx context.Context, ref string) (*reconcile.AppUser, error
 // Sources lists every source that has stored state or owns users
 // (including reconcile.Manual when manual users exist), sorted.
 func (s *Store) Sources(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx,
-		"SELECT name FROM source_states UNION SELECT source FROM users ORDER BY 1")
+	// The owners are read by leaping from one to the next in users_source,
+	// rather than by reading every user (every users page asks).
+	rows, err := s.db.QueryContext(ctx, `WITH RECURSIVE owner(name) AS (
+			SELECT min(source) FROM users
+			UNION ALL SELECT (SELECT min(source) FROM users WHERE source > owner.name) FROM owner WHERE name IS NOT NULL)
+		SELECT name FROM source_states UNION SELECT name FROM owner WHERE name IS NOT NULL ORDER BY 1`)
 	if err != nil {
 		return nil, s.dbError(err, "list sources")
 	}

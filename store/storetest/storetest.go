@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("UniqueUserName", func(t *testing.T) { testUniqueUserName(t, open) })
 	t.Run("ChangeLog", func(t *testing.T) { testChangeLog(t, open) })
 	t.Run("Directory", func(t *testing.T) { testDirectory(t, open) })
+	t.Run("UserGroups", func(t *testing.T) { testUserGroups(t, open) })
 	t.Run("Sources", func(t *testing.T) { testSources(t, open) })
 	t.Run("Plans", func(t *testing.T) { testPlans(t, open) })
 	t.Run("ApplyStoredPlan", func(t *testing.T) { testApplyStoredPlan(t, open) })
