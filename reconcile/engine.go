@@ -286,22 +286,33 @@ func (e *Engine) apply(ctx context.Context, p *Plan) error {
 	e.applied(p)
 	if p.Kind == KindSync || p.Kind == KindRemove {
 		// Plans still pending for the source describe a state that is gone.
-		for _, status := range []string{StatusHeld, StatusDryRun} {
-			pending, err := e.store.Plans(ctx, PlanFilter{Status: status, Source: p.Source})
-			if err != nil {
-				return err
-			}
-			for _, o := range pending {
-				if err := e.store.DiscardPlan(ctx, o.ID, fmt.Sprintf("superseded by plan %d", p.ID)); err != nil {
-					return err
-				}
-			}
+		// The plan is applied: this bookkeeping must not fail it, nor stop
+		// because the run's context ended right after the commit (a
+		// shutdown). Approve refuses such a plan anyway (see current).
+		if err := e.discardPending(context.WithoutCancel(ctx), p); err != nil {
+			e.log.Warn("discarding the plans the applied plan supersedes", "plan", p.ID, "source", p.Source, "err", err)
 		}
 	}
 	e.log.Info("plan applied", "plan", p.ID, "kind", p.Kind, "source", p.Source, "actor", p.Actor,
 		"create", p.Summary.Create, "update", p.Summary.Update, "deactivate", p.Summary.Deactivate,
 		"reactivate", p.Summary.Reactivate, "grant", p.Summary.Grant, "revoke", p.Summary.Revoke,
 		"adopt", p.Summary.Adopt, "conflict", p.Summary.Conflict)
+	return nil
+}
+
+// discardPending discards the held and dry-run plans of p's source.
+func (e *Engine) discardPending(ctx context.Context, p *Plan) error {
+	for _, status := range []string{StatusHeld, StatusDryRun} {
+		pending, err := e.store.Plans(ctx, PlanFilter{Status: status, Source: p.Source})
+		if err != nil {
+			return err
+		}
+		for _, o := range pending {
+			if err := e.store.DiscardPlan(ctx, o.ID, fmt.Sprintf("superseded by plan %d", p.ID)); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
