@@ -24,7 +24,11 @@ type ChangePage struct {
 
 // changes: GET /changes?after=N&limit=M&wait=30s. With changes after N it
 // answers at once; otherwise it waits up to wait (at most MaxWait) for the
-// next applied plan and answers with what it brought, or with none.
+// next applied plan and answers with what it brought, or with none. An N
+// past the log's last seq is a conflict, answered at once: the database was
+// restored from a backup (or replaced), and the seqs after its last one will
+// be given to other changes than those the client read, so waiting for them
+// would skip changes. The client starts again from "last" (or 0).
 func (s *server) changes(c *call) error {
 	q := c.r.URL.Query()
 	after, err := strconv.ParseInt(q.Get("after"), 10, 64)
@@ -53,13 +57,18 @@ func (s *server) changes(c *call) error {
 	// crossProcessPoll too.
 	poll := time.NewTicker(crossProcessPoll)
 	defer poll.Stop()
-	for {
+	for checked := false; ; checked = true {
 		// Take the signal before reading: a plan applied after the read
 		// closes this channel, so no change slips between read and wait.
 		applied := s.engine.ChangeSignal()
 		recs, err := s.store.Changes(c.ctx, reconcile.ChangeFilter{After: after, Limit: limit})
 		if err != nil {
 			return err
+		}
+		if len(recs) == 0 && after > 0 && !checked {
+			if err := s.checkAfter(c, after); err != nil {
+				return err
+			}
 		}
 		if len(recs) > 0 || wait == 0 {
 			return c.ok(changePage(recs, after))
@@ -75,6 +84,17 @@ func (s *server) changes(c *call) error {
 			return c.ctx.Err() // the client went away
 		}
 	}
+}
+
+// checkAfter refuses an after past the change log's last seq.
+func (s *server) checkAfter(c *call, after int64) error {
+	last, err := s.store.LastSeq(c.ctx)
+	if err != nil || after <= last {
+		return err
+	}
+	return &pastEndError{last: last, err: reconcile.Errorf(reconcile.ECONFLICT,
+		"after %d is past the change log's last seq, %d: the database was restored from a backup or replaced, "+
+			"and the seqs after %d will name other changes; start again from %d (or from 0)", after, last, last, last)}
 }
 
 // crossProcessPoll is how often a waiting long-poll reads the change log

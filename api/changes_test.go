@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -232,5 +233,38 @@ func TestChangesFollowerSeesEveryChangeOnce(t *testing.T) {
 	}
 	if len(log) != want || !slices.Equal(seqs, log) {
 		t.Errorf("the follower saw %v\nthe log holds %v", seqs, log)
+	}
+}
+
+// An after past the log's last seq (the database was restored from an older
+// backup) is a conflict answered at once, even with a wait, naming the last
+// seq; after = last still waits as usual.
+func TestChangesAfterPastTheEnd(t *testing.T) {
+	f := newFixture(t)
+	last := f.lastSeq()
+	for _, query := range []string{fmt.Sprintf("after=%d&wait=60s", last+10), fmt.Sprintf("after=%d", last+1)} {
+		t.Run(query, func(t *testing.T) {
+			f.t = t
+			start := time.Now()
+			var body struct {
+				api.ErrorBody
+				Last *int64 `json:"last"`
+			}
+			f.call("GET", "/changes?"+query, f.read, nil, http.StatusConflict, &body)
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("answered after %v; want at once", d)
+			}
+			if body.Error.Kind != reconcile.ECONFLICT || !strings.Contains(body.Error.Message, fmt.Sprintf("last seq, %d", last)) {
+				t.Errorf("error %+v; want kind conflict naming the last seq %d", body.Error, last)
+			}
+			if body.Last == nil || *body.Last != last {
+				t.Errorf("last = %v, want %d", body.Last, last)
+			}
+		})
+	}
+	f.t = t
+	page, err := f.feed(f.ctx, fmt.Sprintf("after=%d&wait=10ms", last))
+	if err != nil || len(page.Changes) != 0 || page.Next != last {
+		t.Errorf("after = the last seq: %+v, %v; want an empty page", page, err)
 	}
 }

@@ -28,8 +28,9 @@ type Control interface {
 	// Sources lists the configured sources, in configuration order.
 	Sources(ctx context.Context) ([]SourceStatus, error)
 	// Sync runs a pull of the named source now, waits for it, and returns
-	// its plan: ENOTFOUND for an unknown source, EINVALID for a push or
-	// disabled source, ECONFLICT while a run of it is going.
+	// its plan: ENOTFOUND for an unknown source, EINVALID for a push source
+	// (nothing pulls it), ECONFLICT for a source switched off (at run time,
+	// or enabled = false in config.toml) and while a run of it is going.
 	Sync(ctx context.Context, name, actor string) (*reconcile.Plan, error)
 	// SetEnabled enables or disables a source at run time and keeps the
 	// choice across restarts: a disabled source's schedule pauses and its

@@ -34,7 +34,20 @@ func (e *httpError) Error() string { return e.message }
 // {"error": {"status": 404, "kind": "not_found", "message": "…"}}.
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
+	// Last is the change log's last seq, sent with the 409 of a change-feed
+	// request whose after is past it (the database was restored).
+	Last *int64 `json:"last,omitempty"`
 }
+
+// pastEndError is a change-feed request whose after is past the change
+// log's last seq: a conflict, with that seq.
+type pastEndError struct {
+	err  error // ECONFLICT
+	last int64
+}
+
+func (e *pastEndError) Error() string { return e.err.Error() }
+func (e *pastEndError) Unwrap() error { return e.err }
 
 // ErrorDetail describes an error.
 type ErrorDetail struct {
@@ -81,7 +94,12 @@ func (s *server) fail(c *call, err error) {
 	if d.Status == http.StatusUnauthorized {
 		c.w.Header().Set("WWW-Authenticate", `Bearer realm="idpsync"`)
 	}
-	writeJSON(c.w, d.Status, ErrorBody{Error: d})
+	body := ErrorBody{Error: d}
+	var pe *pastEndError
+	if errors.As(err, &pe) {
+		body.Last = &pe.last
+	}
+	writeJSON(c.w, d.Status, body)
 }
 
 // writeJSON writes v as the response body.

@@ -67,6 +67,12 @@ func (c *control) Sync(ctx context.Context, name, actor string) (*reconcile.Plan
 	if name != c.src.name {
 		return nil, reconcile.Errorf(reconcile.ENOTFOUND, "no source %q", name)
 	}
+	c.mu.Lock()
+	enabled := c.enabled
+	c.mu.Unlock()
+	if !enabled {
+		return nil, reconcile.Errorf(reconcile.ECONFLICT, "source %q is switched off", name)
+	}
 	return c.engine.Sync(ctx, c.src, reconcile.SyncOptions{Actor: actor, Trigger: "api"})
 }
 

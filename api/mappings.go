@@ -121,13 +121,13 @@ func (b *MappingBody) check(cur *reconcile.Rules) error {
 }
 
 // createMapping: POST /mappings {"group", "role"} adds an admin mapping,
-// after every other.
+// after every other: 201, with the new mapping's Location.
 func (s *server) createMapping(c *call) error {
 	var body MappingBody
 	if err := c.decode(&body); err != nil {
 		return err
 	}
-	return s.editRules(c, func(cur *reconcile.Rules, admin *reconcile.AdminRules) error {
+	return s.createRules(c, "/mappings/"+mappingID(body.Group, body.Role), func(cur *reconcile.Rules, admin *reconcile.AdminRules) error {
 		if err := body.check(cur); err != nil {
 			return err
 		}

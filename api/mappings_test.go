@@ -69,7 +69,7 @@ func TestMappingCRUD(t *testing.T) {
 
 	// Apply: bob gains CSM (and loses the default role), and the change log says so.
 	var applied reconcile.Plan
-	resp := f.call("POST", "/mappings", f.admin, sales, 200, &applied)
+	resp := f.call("POST", "/mappings", f.admin, sales, http.StatusCreated, &applied)
 	if applied.Status != reconcile.StatusApplied || applied.ID == 0 || applied.Summary.Grant != 1 || applied.Actor != "api:ops" {
 		t.Fatalf("apply = %+v; want an applied plan with one grant by api:ops", applied)
 	}
@@ -91,6 +91,9 @@ func TestMappingCRUD(t *testing.T) {
 		t.Fatalf("mappings = %+v (ETag after apply %s); want ph-admin (config), Sales (admin)", list, resp.Header.Get("ETag"))
 	}
 	salesID := list.Mappings[1].ID
+	if loc := resp.Header.Get("Location"); loc != "/api/v1/mappings/"+salesID {
+		t.Errorf("Location after the apply = %q, want /api/v1/mappings/%s", loc, salesID)
+	}
 	var one api.MappingView
 	f.call("GET", "/mappings/"+salesID, f.read, nil, 200, &one)
 	if one != list.Mappings[1] {
@@ -113,7 +116,7 @@ func TestMappingCRUD(t *testing.T) {
 
 	// Reorder: add Engineering → CSM, then put it first among the admin mappings.
 	eng := map[string]string{"group": "Engineering", "role": "CSM"}
-	f.call("POST", "/mappings", f.admin, eng, 200, nil)
+	f.call("POST", "/mappings", f.admin, eng, http.StatusCreated, nil)
 	f.call("GET", "/mappings", f.read, nil, 200, &list)
 	ids := []string{list.Mappings[2].ID, list.Mappings[1].ID}
 	before = f.snapshot()
@@ -171,11 +174,11 @@ func TestIfMatch(t *testing.T) {
 	f := newFixture(t)
 	resp := f.call("GET", "/mappings", f.read, nil, 200, nil)
 	etag := resp.Header.Get("ETag")
-	f.call("POST", "/roles", f.admin, api.RoleBody{Name: "Auditor"}, 200, nil) // the rules change
+	f.call("POST", "/roles", f.admin, api.RoleBody{Name: "Auditor"}, http.StatusCreated, nil) // the rules change
 	for _, tt := range []struct {
 		ifMatch string
 		status  int
-	}{{etag, 412}, {`"` + f.rulesHash() + `"`, 200}} {
+	}{{etag, 412}, {`"` + f.rulesHash() + `"`, http.StatusCreated}} {
 		req, err := http.NewRequestWithContext(f.ctx, "POST", f.srv.URL+"/api/v1/mappings", jsonBody(map[string]string{"group": "Audit", "role": "Auditor"}))
 		if err != nil {
 			t.Fatal(err)
@@ -205,11 +208,20 @@ func (f *fixture) rulesHash() string {
 func TestRoles(t *testing.T) {
 	f := newFixture(t)
 	before := f.snapshot()
-	f.call("POST", "/roles?dry_run=true", f.admin, api.RoleBody{Name: "Auditor"}, 200, nil)
+	// A dry run creates nothing: 200, no Location. Applied: 201 and where the role is.
+	resp := f.call("POST", "/roles?dry_run=true", f.admin, api.RoleBody{Name: "Auditor"}, http.StatusOK, nil)
+	if loc := resp.Header.Get("Location"); loc != "" {
+		t.Errorf("a dry run answered Location %q", loc)
+	}
 	f.unchanged(before)
-	f.call("POST", "/roles", f.admin, api.RoleBody{Name: "Auditor"}, 200, nil)
+	resp = f.call("POST", "/roles", f.admin, api.RoleBody{Name: "Audit Team"}, http.StatusCreated, nil)
+	if loc := resp.Header.Get("Location"); loc != "/api/v1/roles/Audit%20Team" {
+		t.Errorf("Location = %q, want /api/v1/roles/Audit%%20Team", loc)
+	}
+	f.call("DELETE", resp.Header.Get("Location")[len("/api/v1"):], f.admin, nil, http.StatusOK, nil)
+	f.call("POST", "/roles", f.admin, api.RoleBody{Name: "Auditor"}, http.StatusCreated, nil)
 	f.fails("POST", "/roles", f.admin, api.RoleBody{Name: "Auditor"}, 409, reconcile.ECONFLICT)
-	f.call("POST", "/mappings", f.admin, map[string]string{"group": "Sales", "role": "Auditor"}, 200, nil)
+	f.call("POST", "/mappings", f.admin, map[string]string{"group": "Sales", "role": "Auditor"}, http.StatusCreated, nil)
 	var roles []api.RoleView
 	f.call("GET", "/roles", f.read, nil, 200, &roles)
 	want := []api.RoleView{

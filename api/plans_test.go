@@ -112,6 +112,7 @@ func TestSources(t *testing.T) {
 	if src.Enabled {
 		t.Errorf("GET after disable: %+v", src)
 	}
+	f.fails("POST", "/sources/hr/sync", f.admin, nil, 409, reconcile.ECONFLICT) // switched off
 	f.call("POST", "/sources/hr/enable", f.admin, nil, 200, &src)
 	if !src.Enabled {
 		t.Errorf("after enable: %+v", src)
@@ -130,7 +131,7 @@ func TestSources(t *testing.T) {
 	if len(runs.Runs) != 1 || runs.Runs[0].Trigger != "api" || runs.Runs[0].PlanID != p.ID {
 		t.Errorf("runs = %+v; want the api run of plan %d", runs.Runs, p.ID)
 	}
-	want := []string{"enabled hr false api:ops", "enabled hr true api:ops", "enabled ldap true api:ops", "sync hr api:ops"}
+	want := []string{"enabled hr false api:ops", "sync hr api:ops", "enabled hr true api:ops", "enabled ldap true api:ops", "sync hr api:ops"}
 	if !slices.Equal(f.control.calls, want) {
 		t.Errorf("control calls = %q, want %q", f.control.calls, want)
 	}

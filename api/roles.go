@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 
@@ -46,7 +47,8 @@ func (s *server) listRoles(c *call) error {
 	return c.ok(roleViews(&rules))
 }
 
-// createRole: POST /roles {"name"} adds a role to the catalogue.
+// createRole: POST /roles {"name"} adds a role to the catalogue: 201, with
+// the role's Location (where DELETE removes it).
 func (s *server) createRole(c *call) error {
 	var body RoleBody
 	if err := c.decode(&body); err != nil {
@@ -55,7 +57,7 @@ func (s *server) createRole(c *call) error {
 	if strings.TrimSpace(body.Name) == "" {
 		return reconcile.Errorf(reconcile.EINVALID, `a role needs a "name"`)
 	}
-	return s.editRules(c, func(cur *reconcile.Rules, admin *reconcile.AdminRules) error {
+	return s.createRules(c, "/roles/"+url.PathEscape(body.Name), func(cur *reconcile.Rules, admin *reconcile.AdminRules) error {
 		if cur.HasRole(body.Name) {
 			return reconcile.Errorf(reconcile.ECONFLICT, "role %q already exists", body.Name)
 		}

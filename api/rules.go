@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/idpsync/idpsync/reconcile"
@@ -107,6 +108,13 @@ func (s *server) putSingleRole(c *call) error {
 // request is a dry run, applies it; either way it answers with the plan.
 // An If-Match that is not the current rules' hash is refused (412).
 func (s *server) editRules(c *call, edit func(cur *reconcile.Rules, admin *reconcile.AdminRules) error) error {
+	return s.createRules(c, "", edit)
+}
+
+// createRules is editRules for an edit that creates a resource, at created
+// (a path relative to the API's root): an applied edit answers 201 Created
+// with its Location; a dry run answers 200, as nothing was created.
+func (s *server) createRules(c *call, created string, edit func(cur *reconcile.Rules, admin *reconcile.AdminRules) error) error {
 	ifMatch := c.r.Header.Get("If-Match")
 	p, err := s.engine.EditRules(c.ctx, c.actor(), func(cur *reconcile.Rules, admin *reconcile.AdminRules) error {
 		if err := checkIfMatch(ifMatch, cur.Hash()); err != nil {
@@ -125,16 +133,38 @@ func (s *server) editRules(c *call, edit func(cur *reconcile.Rules, admin *recon
 		return err
 	}
 	setETag(c.w, p.RulesHash)
+	if created != "" {
+		c.w.Header().Set("Location", c.root()+created)
+		return c.planWith(http.StatusCreated, p)
+	}
 	return c.plan(p)
 }
 
-// plan writes a plan: its changes, never null.
-func (c *call) plan(p *reconcile.Plan) error {
+// plan writes a plan with status 200: its changes, never null.
+func (c *call) plan(p *reconcile.Plan) error { return c.planWith(http.StatusOK, p) }
+
+func (c *call) planWith(status int, p *reconcile.Plan) error {
 	out := *p
 	if out.Changes == nil {
 		out.Changes = []reconcile.Change{}
 	}
-	return c.ok(&out)
+	writeJSON(c.w, status, &out)
+	return nil
+}
+
+// root is the path the API is mounted at ("/api/v1"): what the mount's
+// StripPrefix took off the request's path. "" when the request came in
+// with the path the API serves.
+func (c *call) root() string {
+	u, err := url.ParseRequestURI(c.r.RequestURI)
+	if err != nil {
+		return ""
+	}
+	root, ok := strings.CutSuffix(u.Path, c.r.URL.Path)
+	if !ok {
+		return ""
+	}
+	return root
 }
 
 func setETag(w http.ResponseWriter, hash string) {

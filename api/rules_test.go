@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -57,8 +58,8 @@ func TestDefaultRoleOverride(t *testing.T) {
 func TestSingleRoleOverride(t *testing.T) {
 	f := newFixture(t)
 	// cat is in Engineering, nested in ph-csm: CSM first, then Admin.
-	f.call("POST", "/mappings", f.admin, map[string]string{"group": "ph-csm", "role": "CSM"}, 200, nil)
-	f.call("POST", "/mappings", f.admin, map[string]string{"group": "Engineering", "role": "Admin"}, 200, nil)
+	f.call("POST", "/mappings", f.admin, map[string]string{"group": "ph-csm", "role": "CSM"}, http.StatusCreated, nil)
+	f.call("POST", "/mappings", f.admin, map[string]string{"group": "Engineering", "role": "Admin"}, http.StatusCreated, nil)
 	if got := f.roles("cat@example.com"); !slices.Equal(got, []string{"Admin", "CSM"}) {
 		t.Fatalf("cat has %v, want [Admin CSM]", got)
 	}

@@ -18,6 +18,9 @@ type UIConfig struct {
 	// ("$argon2id$…") hash string; empty: the UI has no password login.
 	PasswordHash string `toml:"password_hash"`
 	SessionTTL   string `toml:"session_ttl"` // how long a login lasts; default 12h
+	// SecureCookie marks the session cookie Secure even though idpsync
+	// itself serves plain HTTP: TLS is terminated at a proxy in front.
+	SecureCookie bool `toml:"secure_cookie"`
 }
 
 // DefaultSessionTTL is [ui] session_ttl when left out.

@@ -89,7 +89,7 @@ func TestServiceKeysInvalid(t *testing.T) {
 	})
 	t.Run("unknown key in [ui]", func(t *testing.T) {
 		_, err := config.Parse(strings.NewReader(strings.Replace(base, `session_ttl   = "8h"`, `password = "x"`, 1)))
-		checkProblem(t, err, "ui.password", webhookLine+15, "unknown key ([ui] keys are password_hash, session_ttl)")
+		checkProblem(t, err, "ui.password", webhookLine+15, "unknown key ([ui] keys are password_hash, session_ttl, secure_cookie)")
 	})
 }
 

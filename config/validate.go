@@ -6,7 +6,6 @@ import (
 	"net"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -75,14 +74,7 @@ func (c *Config) fail(errs Errors) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	for i := range errs {
-		errs[i].File = c.path
-		if errs[i].Line == 0 {
-			errs[i].Line = c.line(errs[i].Key)
-		}
-	}
-	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
-	return reconcile.Errorf(reconcile.EINVALID, "%w", errs)
+	return reconcile.Errorf(reconcile.EINVALID, "%w", c.locate(errs))
 }
 
 // line returns the line of key in the file or, for a key left out, of the

@@ -1,23 +1,30 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Middleware counts and times the requests next serves, labelled by the
-// route pattern the http.ServeMux matched (r.Pattern: "/scim/v2/",
-// "GET /healthz"), never the raw path, so ids in paths do not make new
-// series. Wrap the ServeMux itself: it sets the pattern on the request it
-// is given. A request no pattern matched is labelled "unmatched".
+// Middleware counts and times the requests next serves, labelled by their
+// route pattern, never the raw path, so ids in paths do not make new
+// series: the one a handler named with SetRoute, else the one the
+// http.ServeMux matched (r.Pattern: "/scim/v2/", "GET /healthz"). Wrap the
+// ServeMux itself: it sets the pattern on the request it is given. A
+// request no pattern matched is labelled "unmatched".
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		slot := new(string)
+		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, slot))
 		defer func() {
-			route := r.Pattern
+			route := *slot
+			if route == "" {
+				route = r.Pattern
+			}
 			if route == "" {
 				route = "unmatched"
 			}
@@ -27,6 +34,20 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// routeKey is the context key of the route a handler names with SetRoute.
+type routeKey struct{}
+
+// SetRoute names the route pattern of the request whose context ctx is,
+// for Middleware's labels, where the ServeMux's pattern is too coarse: a
+// handler under one prefix pattern that routes by itself (SCIM, under
+// "/scim/v2/") names the endpoint it serves ("GET /scim/v2/Users/{id}").
+// Give a pattern, never a raw path. Outside Middleware it does nothing.
+func SetRoute(ctx context.Context, route string) {
+	if slot, ok := ctx.Value(routeKey{}).(*string); ok {
+		*slot = route
+	}
 }
 
 // handlerOf names the part of idpsync a route belongs to.

@@ -52,7 +52,7 @@ func New(held HeldPlans) *Metrics {
 		}, []string{"source", "outcome"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "idpsync_last_successful_sync_timestamp_seconds",
-			Help: "When the source's last pull run that did not fail finished (Unix time).",
+			Help: "When the source's last successful pull run (applied, or no changes) finished (Unix time); a held or failed run is not one.",
 		}, []string{"source"}),
 		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "idpsync_changes_applied_total",
@@ -104,14 +104,33 @@ func (m *Metrics) Ran(r *reconcile.Run) {
 	if !r.Started.IsZero() && !r.Finished.IsZero() {
 		m.runDuration.WithLabelValues(r.Source, r.Outcome).Observe(r.Finished.Sub(r.Started).Seconds())
 	}
-	if r.Outcome != reconcile.RunFailed {
-		m.SetLastSuccess(r.Source, r.Finished)
+	if succeeded(r) {
+		m.setLastSuccess(r.Source, r.Finished)
 	}
 }
 
-// SetLastSuccess sets when source last synced without failing (the daemon
-// seeds it from the stored runs at start).
-func (m *Metrics) SetLastSuccess(source string, t time.Time) {
+// succeeded reports whether a run counts as a successful sync: it applied
+// its plan or found nothing to change. A held run brought the source's
+// changes in no more than a failed one did.
+func succeeded(r *reconcile.Run) bool {
+	return r.Outcome == reconcile.RunApplied || r.Outcome == reconcile.RunNoChanges
+}
+
+// SeedLastSuccess sets the last successful sync of the runs' sources from
+// stored runs, newest first (the daemon's at start, so that a restart does
+// not reset it): the first successful run of each source.
+func (m *Metrics) SeedLastSuccess(runs []reconcile.Run) {
+	seen := map[string]bool{}
+	for i := range runs {
+		r := &runs[i]
+		if !seen[r.Source] && succeeded(r) {
+			seen[r.Source] = true
+			m.setLastSuccess(r.Source, r.Finished)
+		}
+	}
+}
+
+func (m *Metrics) setLastSuccess(source string, t time.Time) {
 	if !t.IsZero() {
 		m.lastSuccess.WithLabelValues(source).Set(float64(t.UnixNano()) / 1e9)
 	}

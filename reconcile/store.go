@@ -59,6 +59,8 @@ type Store interface {
 
 	// Changes returns change-log records with Seq > after, oldest first, at most limit (0: no limit).
 	Changes(ctx context.Context, f ChangeFilter) ([]ChangeRecord, error)
+	// LastSeq returns the seq of the change log's last record; 0 when it is empty.
+	LastSeq(ctx context.Context) (int64, error)
 
 	// RecordRun stores a finished run and sets r.ID.
 	RecordRun(ctx context.Context, r *Run) error

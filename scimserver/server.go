@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -89,25 +90,73 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	req := &request{w: w, r: r, ctx: r.Context(), source: source, base: s.baseURL(r)}
-	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	id := ""
+	what, id, ok := endpointOf(r.URL.Path)
+	switch {
+	case !ok:
+		WriteError(w, NotFound("no such endpoint %q", r.URL.Path))
+	case what == "users":
+		s.resource(req, TypeUser, id)
+	case what == "groups":
+		s.resource(req, TypeGroup, id)
+	default:
+		s.discovery(req, what, id)
+	}
+}
+
+// endpointOf reads a path relative to the prefix: the endpoint it names
+// (lowercase: users, groups, schemas, resourcetypes, serviceproviderconfig,
+// serviceconfiguration) and the id after it, if any; false when it names
+// none. Paths compare case-insensitively.
+func endpointOf(path string) (what, id string, ok bool) {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	if len(segs) > 2 {
+		return "", "", false
+	}
 	if len(segs) > 1 {
 		id = segs[1]
 	}
-	if len(segs) > 2 {
-		WriteError(w, NotFound("no such endpoint %q", r.URL.Path))
-		return
+	what = strings.ToLower(segs[0])
+	_, ok = routeNames[what]
+	return what, id, ok
+}
+
+// routeNames spells each endpoint as route patterns do.
+var routeNames = map[string]string{
+	"users": "Users", "groups": "Groups", "schemas": "Schemas", "resourcetypes": "ResourceTypes",
+	"serviceproviderconfig": "ServiceProviderConfig", "serviceconfiguration": "serviceConfiguration",
+}
+
+// Route names the route pattern of a request to the server (its path
+// relative to the prefix, as ServeHTTP gets it), for metrics: the method
+// and the endpoint under the prefix, an id as "{id}", such as
+// "GET /scim/v2/Users/{id}". Paths compare case-insensitively, so
+// "/users/7" is that route too. A path no endpoint serves, or a method the
+// endpoint does not take, is the prefix alone: "/scim/v2/". Route reads
+// only the method and the path: unauthenticated requests have routes too.
+func (s *Server) Route(r *http.Request) string {
+	what, id, ok := endpointOf(r.URL.Path)
+	if !ok || !slices.Contains(methods(what, id != ""), r.Method) {
+		return s.prefix + "/"
 	}
-	switch strings.ToLower(segs[0]) {
-	case "users":
-		s.resource(req, TypeUser, id)
-	case "groups":
-		s.resource(req, TypeGroup, id)
-	case "schemas", "resourcetypes", "serviceproviderconfig", "serviceconfiguration":
-		s.discovery(req, strings.ToLower(segs[0]), id)
-	default:
-		WriteError(w, NotFound("no such endpoint %q", r.URL.Path))
+	route := r.Method + " " + s.prefix + "/" + routeNames[what]
+	if id != "" {
+		route += "/{id}"
 	}
+	return route
+}
+
+// methods lists the methods an endpoint takes, with an id or without.
+func methods(what string, withID bool) []string {
+	switch {
+	case what == "users" || what == "groups":
+		if withID {
+			return []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete}
+		}
+		return []string{http.MethodGet, http.MethodPost}
+	case withID && (what == "serviceproviderconfig" || what == "serviceconfiguration"):
+		return nil // no such document
+	}
+	return []string{http.MethodGet}
 }
 
 func (s *Server) authenticate(r *http.Request) (string, error) {

@@ -90,10 +90,11 @@ func (c Config) Validate() []error {
 	if strings.TrimSpace(c.URL) == "" {
 		add("url: required")
 	} else if u, err := url.Parse(c.URL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		add("url: %q is not an http(s) URL", c.URL)
+		add("url: %q is not an http(s) URL", redact(c.URL))
 	} else if u.Scheme == "http" && !loopback(u.Hostname()) {
-		add("url: %q must use https (plain http only on loopback): the batches carry user data", c.URL)
+		add("url: %q must use https (plain http only on loopback): the batches carry user data", redact(c.URL))
 	} else if u.User != nil {
+		u.RawQuery, u.Fragment = "", ""
 		add("url: %q must not carry credentials: receivers check the signature", u.Redacted())
 	}
 	switch {
@@ -114,9 +115,30 @@ func (c Config) Validate() []error {
 	return errs
 }
 
+// redact returns a webhook URL fit for logs and errors: scheme://host/path,
+// without credentials, query string or fragment (a receiver may take a key
+// in its query string).
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		s, _, _ := strings.Cut(raw, "?")
+		s, _, _ = strings.Cut(s, "#")
+		return s
+	}
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
+}
+
 // loopback reports whether host is a loopback name or address.
 func loopback(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+// CheckSecret reads the secret as New does, and forgets it: nil when New
+// would read it, else the problem, starting with its key (secret_env or
+// secret_file). Validate the configuration first. check-config calls it.
+func (c Config) CheckSecret() error {
+	_, err := c.secret()
+	return err
 }
 
 // secret reads the HMAC key, trimmed of surrounding white space. Errors

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -113,7 +114,7 @@ func (d *Dispatcher) post(ctx context.Context, e *endpoint, b *batch) (int, time
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(b.body))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, redactError(err)
 	}
 	ts := strconv.FormatInt(d.now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
@@ -123,7 +124,7 @@ func (d *Dispatcher) post(ctx context.Context, e *endpoint, b *batch) (int, time
 	req.Header.Set(HeaderDelivery, b.id)
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, redactError(err)
 	}
 	// Read (a bounded part of) the body so the connection can be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -136,6 +137,18 @@ func (d *Dispatcher) post(ctx context.Context, e *endpoint, b *batch) (int, time
 		wait = retryAfter(resp.Header.Get("Retry-After"), d.now())
 	}
 	return resp.StatusCode, wait, fmt.Errorf("%w %s", errStatus, resp.Status)
+}
+
+// redactError keeps the URL's query string, which may carry a receiver's
+// key, out of an error that is logged and handed to the attempt hook:
+// net/http's *url.Error quotes the whole URL.
+func redactError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		c := *ue
+		c.URL = redact(ue.URL)
+		return &c
+	}
+	return err
 }
 
 // errStatus is a response that is not 2xx.

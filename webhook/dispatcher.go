@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -181,8 +182,28 @@ func (c Config) open(log *slog.Logger) (*endpoint, []error) {
 		beginning: c.Start == StartBeginning, log: log.With("webhook", c.Name)}, nil
 }
 
+// Init resolves every webhook's delivery position now, in the store: a
+// webhook the store has never seen gets its starting position (the end of
+// the change log, or 0 with start = "beginning") at this moment, so that it
+// gets every plan applied after Init returns. Call it before applying the
+// plans a new webhook must not miss (serve calls it before its first run
+// and, on a reload, before the reload's plan). Run resolves the positions
+// Init did not (it was not called, or failed), when it starts. The error
+// names each webhook whose position could not be resolved.
+func (d *Dispatcher) Init(ctx context.Context) error {
+	var errs []error
+	for _, e := range d.endpoints {
+		if _, err := d.pos.WebhookPosition(ctx, e.name, e.beginning); err != nil {
+			errs = append(errs, fmt.Errorf("webhook %s: read the delivery position: %w", e.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Run delivers until ctx ends, one goroutine per webhook, and returns when
-// they all have stopped (with no webhooks, when ctx ends). A batch in flight
+// they all have stopped (with no webhooks, when ctx ends). Each webhook
+// resumes from its stored position (read again, so a position another
+// Dispatcher stored since Init is not delivered twice). A batch in flight
 // when ctx ends is not recorded as delivered, and is delivered again by the
 // next Run, of this Dispatcher or of a new one on the same store. Call it
 // once at a time.

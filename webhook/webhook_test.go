@@ -407,3 +407,79 @@ func (p positions) WebhookPosition(ctx context.Context, name string, fromBeginni
 	p.read <- name
 	return pos, err
 }
+
+// TestInit: Init stores a new webhook's starting position (the end of the
+// log) at once, so the plans applied between Init and Run are delivered;
+// a position that cannot be read is an error naming the webhook.
+func TestInit(t *testing.T) {
+	e := newEnv(t)
+	e.addUsers(2) // history, not delivered to a webhook that starts at the end
+	history := e.lastSeq()
+	rc := newReceiver(t, nil)
+	cfg := e.config("crm", rc.URL)
+	cfg.Start = "" // the default: end
+	d := e.dispatcher([]webhook.Config{cfg})
+	if err := d.Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e.addUsers(1) // applied after Init, before Run: the webhook must get it
+	start(t, d)
+	if r := rc.next(t); r.payload.Batch.FromSeq != history+1 {
+		t.Errorf("first batch %+v, want the first change after the %d before Init", r.payload.Batch, history)
+	}
+
+	broken := brokenPositions{Positions: e.store}
+	bad, err := webhook.New([]webhook.Config{e.config("erp", rc.URL)}, broken, webhook.Feed{Changes: e.store.Changes}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.Init(t.Context()); err == nil || !strings.Contains(err.Error(), "webhook erp") || !strings.Contains(err.Error(), "database is locked") {
+		t.Errorf("Init with a store that fails: %v, want an error naming the webhook and the cause", err)
+	}
+}
+
+// brokenPositions cannot read any position.
+type brokenPositions struct{ webhook.Positions }
+
+func (brokenPositions) WebhookPosition(context.Context, string, bool) (webhook.Position, error) {
+	return webhook.Position{}, errors.New("database is locked")
+}
+
+// TestFailureLogRedactsURL: a delivery that fails on the network is logged,
+// and handed to the attempt hook, without the URL's query string, which may
+// carry the receiver's key.
+func TestFailureLogRedactsURL(t *testing.T) {
+	e := newEnv(t)
+	gone := newReceiver(t, nil)
+	gone.Close() // connection refused: net/http's error quotes the URL
+	url := gone.URL + "/hooks/idpsync?key=s3cret-in-query#frag"
+	var logs syncBuffer
+	attempts := make(chan webhook.Attempt, 10)
+	d, err := webhook.New([]webhook.Config{e.config("crm", url)}, e.store, webhook.Feed{Changes: e.store.Changes, Signal: e.engine.ChangeSignal},
+		slog.New(slog.NewTextHandler(&logs, nil)), webhook.WithMinBackoff(time.Millisecond),
+		webhook.WithAttemptHook(func(a webhook.Attempt) {
+			select {
+			case attempts <- a:
+			default: // the test has seen one: the retries go on until stop
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.addUsers(1)
+	stop := start(t, d)
+	a := recv(t, attempts)
+	stop()
+	if a.Err == nil {
+		t.Fatal("an attempt on a closed port did not fail")
+	}
+	want := gone.URL + "/hooks/idpsync"
+	for what, s := range map[string]string{"the attempt's error": a.Err.Error(), "the log": logs.String()} {
+		if strings.Contains(s, "s3cret") || strings.Contains(s, "frag") {
+			t.Errorf("%s holds the URL's query string: %s", what, s)
+		}
+		if !strings.Contains(s, want) {
+			t.Errorf("%s does not name %s: %s", what, want, s)
+		}
+	}
+}

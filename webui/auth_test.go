@@ -309,3 +309,48 @@ func TestNewChecksOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenSession: a session started with an admin API token records its
+// edits as ui:api:NAME, and ends once the token is revoked or loses the
+// admin scope: at the next form sent, or within a minute.
+func TestTokenSession(t *testing.T) {
+	f := newFixture(t)
+	c := f.client().signIn(adminToken)
+	contains(t, c.get("/ui/"), "ui:api:ops")
+	c.confirm(c.preview(http.StatusOK, "op", "add", "group", "Sales", "role", "CSM"))
+	contains(t, c.get("/ui/changes?user=farid.haddad@example.com&kind=grant"), "CSM: member of Sales ui:api:ops")
+	pw := f.client().signIn(password)
+
+	f.setAPIToken(adminToken, "", "") // revoked
+	if !c.signedIn() {
+		t.Fatal("a page read within the minute ended the session") // the token is looked up at most once a minute
+	}
+	p := c.post("/ui/sources/hr/enabled", c.form("enabled", "false"))
+	if p.status != http.StatusSeeOther || p.location != "/ui/signin?revoked=1" || !f.control.isEnabled("hr") {
+		t.Fatalf("a form sent after the revocation: %d → %q, hr enabled %v; want the sign-in page, nothing changed",
+			p.status, p.location, f.control.isEnabled("hr"))
+	}
+	contains(t, c.get(p.location), "the admin API token it was started with is revoked or no longer has the admin scope")
+	f.setAPIToken(adminToken, "ops", "admin")
+	if c.signedIn() {
+		t.Error("the session came back with the token")
+	}
+	if !pw.signedIn() {
+		t.Error("a password session ended with the token")
+	}
+
+	// Losing the admin scope ends it too, within a minute, forms or not.
+	c = f.client().signIn(adminToken)
+	f.setAPIToken(adminToken, "ops", "read")
+	f.clock.advance(30 * time.Second)
+	if !c.signedIn() {
+		t.Fatal("the session ended before a minute passed")
+	}
+	f.clock.advance(31 * time.Second)
+	if p := c.get("/ui/users"); p.status != http.StatusSeeOther || p.location != "/ui/signin?revoked=1" {
+		t.Errorf("a minute after the scope was lost: %d → %q, want the sign-in page", p.status, p.location)
+	}
+	if !pw.signedIn() {
+		t.Error("the password session ended")
+	}
+}

@@ -141,3 +141,6 @@ func (c *client) setCookie(name, value string) {
 	u, _ := url.Parse(c.base + "/ui/")
 	c.http.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/ui"}})
 }
+
+// buttonLabel finds buttons with an aria-label: the label, then the text.
+var buttonLabel = regexp.MustCompile(`<button type="submit" aria-label="([^"]*)">([^<]*)</button>`)

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/idpsync/idpsync/reconcile"
+	"github.com/idpsync/idpsync/webui"
 )
 
 // chromium finds a Chromium or Chrome binary: $IDPSYNC_CHROMIUM, else the
@@ -92,6 +93,33 @@ func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// activeID returns the id of the element that has focus.
+func (b *browser) activeID() string {
+	b.t.Helper()
+	id, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement.id`))
+	if err != nil {
+		b.t.Fatalf("focus: %v", err)
+	}
+	return id
+}
+
+// answerConfirm makes the page's next window.confirm (data-confirm's
+// question) answer yes, as an admin clicking OK, and keep its question;
+// asked returns it.
+func (b *browser) answerConfirm() {
+	b.t.Helper()
+	b.do("answer confirm", chromedp.Evaluate[chromedp.Void](`window.confirm = q => { sessionStorage.setItem("asked", q); return true; }`))
+}
+
+func (b *browser) asked() string {
+	b.t.Helper()
+	q, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`sessionStorage.getItem("asked") || ""`))
+	if err != nil {
+		b.t.Fatalf("asked: %v", err)
+	}
+	return q
+}
+
 // unlabelled lists the page's form controls and buttons that have no
 // accessible name: no label, no aria-label, no text.
 const unlabelled = `[...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
@@ -131,6 +159,7 @@ func (b *browser) shot(name string) {
 // (docs/screenshots holds the README's).
 func TestBrowser(t *testing.T) {
 	f := newFixture(t)
+	f.setConfigTokens(webui.TokenActivity{Source: "scim", Key: "token_env", LastUsed: time.Now().Add(-time.Minute)})
 	b := newBrowser(t, f)
 
 	// Sign in, by keyboard: the password field has focus; Enter sends it.
@@ -179,6 +208,10 @@ func TestBrowser(t *testing.T) {
 	if got := b.text(".flash"); !strings.HasPrefix(got, "Applied: add mapping Sales → Admin") {
 		t.Errorf("after confirming: %q", got)
 	}
+	// The message has focus: keyboard and screen reader users start there.
+	if got := b.activeID(); got != "flash" {
+		t.Errorf("after confirming, focus is on %q, want the message", got)
+	}
 	if got, want := f.roles("farid.haddad@example.com"), []string{"Admin"}; !slices.Equal(got, want) {
 		t.Errorf("farid's roles %v, want %v", got, want)
 	}
@@ -208,21 +241,38 @@ func TestBrowser(t *testing.T) {
 	}
 	f.control.hr.set(d)
 	b.load("open overview", chromedp.Click(chromedp.CSS(`nav a[href="/ui/"]`)))
+	// Sync now answers at once (the run waits here until released): the
+	// overview shows it running; its outcome shows on the next page.
+	release := f.control.hold(t)
 	b.load("sync now", chromedp.Click(chromedp.CSS(`form[action="/ui/sources/hr/sync"] button`)))
-	if got := b.text(".flash"); !strings.Contains(got, "held by the safety brake") {
+	if got := b.text(".flash"); got != "Sync of hr started: its outcome shows here when it ends." {
 		t.Fatalf("after sync now: %q", got)
 	}
+	if got := b.text("table.sources tbody tr"); !strings.Contains(got, "running now") {
+		t.Errorf("the overview does not show hr running: %q", got)
+	}
+	release()
+	f.waitSyncs()
+	b.load("open overview", chromedp.Click(chromedp.CSS(`nav a[href="/ui/"]`)))
 	held, err := f.store.Plans(t.Context(), reconcile.PlanFilter{Status: reconcile.StatusHeld})
 	if err != nil || len(held) != 1 {
 		t.Fatalf("held plans: %v, %v", held, err)
 	}
 	id := held[0].ID
-	b.load("open the held plan", chromedp.Click(chromedp.CSS(fmt.Sprintf(`section.callout a[href="/ui/plans/%d"]`, id))))
+	if got := b.text(".flash"); !strings.Contains(got, "held by the safety brake") || !strings.HasSuffix(got, fmt.Sprintf("review plan %d.", id)) {
+		t.Fatalf("after the sync: %q", got)
+	}
+	b.load("open the held plan", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#flash a[href="/ui/plans/%d"]`, id))))
 	if got := b.text("pre.report"); !strings.Contains(got, "Deactivations (3)") || !strings.Contains(got, "grace.oneil@example.com") {
 		t.Errorf("the held plan's report: %q", got)
 	}
 	b.shot("plan")
+	// Approving asks first, saying what it does; the admin accepts.
+	b.answerConfirm()
 	b.load("approve", chromedp.Click(chromedp.CSS(`form[action$="/approve"] button`)))
+	if got, want := b.asked(), fmt.Sprintf("Approve plan %d and apply it now? It will deactivate 3", id); !strings.HasPrefix(got, want) {
+		t.Errorf("approving asks %q, want it to start %q", got, want)
+	}
 	if got := b.text(".flash"); !strings.HasPrefix(got, fmt.Sprintf("Plan %d applied.", id)) {
 		t.Errorf("after approving: %q", got)
 	}

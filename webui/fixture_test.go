@@ -103,6 +103,24 @@ type control struct {
 
 	mu      sync.Mutex
 	enabled map[string]bool
+	gate    chan struct{} // when set, a Sync waits for it to close
+}
+
+// hold makes the next syncs wait until release is called (at the latest
+// when the test ends).
+func (c *control) hold(t testing.TB) (release func()) {
+	gate := make(chan struct{})
+	c.mu.Lock()
+	c.gate = gate
+	c.mu.Unlock()
+	release = sync.OnceFunc(func() {
+		c.mu.Lock()
+		c.gate = nil
+		c.mu.Unlock()
+		close(gate)
+	})
+	t.Cleanup(release)
+	return release
 }
 
 var _ api.Control = (*control)(nil)
@@ -130,7 +148,11 @@ func (c *control) Sources(ctx context.Context) ([]api.SourceStatus, error) {
 func (c *control) Sync(ctx context.Context, name, actor string) (*reconcile.Plan, error) {
 	c.mu.Lock()
 	on, known := c.enabled[name]
+	gate := c.gate
 	c.mu.Unlock()
+	if gate != nil {
+		<-gate // a test holds the run until it has seen it running
+	}
 	switch {
 	case !known:
 		return nil, reconcile.Errorf(reconcile.ENOTFOUND, "no source %q", name)
@@ -167,16 +189,38 @@ type fixture struct {
 	control *control
 	clock   *clock
 	srv     *httptest.Server
+	handler http.Handler
+
+	mu           sync.Mutex
+	apiTokens    map[[32]byte]apiToken // the API tokens AdminToken knows, by hash
+	configTokens []webui.TokenActivity // what ConfigTokenActivity reports
+}
+
+// apiToken is an application API token, as the daemon's store keeps it.
+type apiToken struct{ name, scope string }
+
+// fixtureOptions vary the fixture.
+type fixtureOptions struct {
+	dir          *reconcile.Directory   // "hr"'s directory; nil: the demo one
+	rules        func(*reconcile.Rules) // edits config.toml's rules
+	noStoreToken bool                   // make no SCIM token in the store
 }
 
 func newFixture(t testing.TB) *fixture {
-	return newFixtureWith(t, demoDirectory())
+	return newFixtureOpts(t, fixtureOptions{})
 }
 
 // newFixtureWith is newFixture with another directory in "hr".
 func newFixtureWith(t testing.TB, dir *reconcile.Directory) *fixture {
+	return newFixtureOpts(t, fixtureOptions{dir: dir})
+}
+
+func newFixtureOpts(t testing.TB, o fixtureOptions) *fixture {
 	t.Helper()
 	ctx := t.Context()
+	if o.dir == nil {
+		o.dir = demoDirectory()
+	}
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "idpsync.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -194,34 +238,50 @@ func newFixtureWith(t testing.TB, dir *reconcile.Directory) *fixture {
 			{Group: "ph-csm", Role: "CSM", Origin: reconcile.OriginConfig},
 		},
 	}
+	if o.rules != nil {
+		o.rules(&rules)
+	}
 	brakes := map[string]reconcile.Threshold{"hr": reconcile.DefaultThreshold, "scim": reconcile.DefaultThreshold}
 	if err := e.Configure(rules, brakes); err != nil {
 		t.Fatal(err)
 	}
-	hr := &memSource{name: "hr", dir: dir}
+	hr := &memSource{name: "hr", dir: o.dir}
 	if _, err := e.Sync(ctx, hr, reconcile.SyncOptions{Actor: "schedule", Trigger: "start"}); err != nil {
 		t.Fatal(err)
 	}
-	hash := sha256.Sum256([]byte("idps_scim-token"))
-	tok, err := st.CreateToken(ctx, "scim", hash[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.TouchToken(ctx, tok.ID, time.Now().Add(-3*time.Minute)); err != nil {
-		t.Fatal(err)
+	if !o.noStoreToken {
+		hash := sha256.Sum256([]byte("idps_scim-token"))
+		tok, err := st.CreateToken(ctx, "scim", hash[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.TouchToken(ctx, tok.ID, time.Now().Add(-3*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	pw, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, store: st, engine: e, clock: &clock{}}
+	f := &fixture{t: t, store: st, engine: e, clock: &clock{}, apiTokens: map[[32]byte]apiToken{
+		sha256.Sum256([]byte(adminToken)): {"ops", "admin"},
+		sha256.Sum256([]byte(readToken)):  {"app", "read"},
+	}}
 	f.control = &control{engine: e, store: st, hr: hr, now: f.clock.Now, enabled: map[string]bool{"hr": true, "scim": true}}
 	h, err := webui.New(webui.Options{
 		Engine: e, Store: st, Queries: st, Control: f.control, Log: log,
 		PasswordHash: string(pw),
-		AdminToken: func(_ context.Context, token string) (bool, error) {
-			return token == adminToken, nil // readToken is valid, but not admin
+		AdminToken: func(_ context.Context, hash []byte) (string, bool, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			tok, ok := f.apiTokens[[32]byte(hash)]
+			return tok.name, ok && tok.scope == "admin", nil
+		},
+		ConfigTokenActivity: func() []webui.TokenActivity {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return slices.Clone(f.configTokens)
 		},
 		SessionTTL:  8 * time.Hour,
 		SessionIdle: 30 * time.Minute,
@@ -230,11 +290,35 @@ func newFixtureWith(t testing.TB, dir *reconcile.Directory) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.handler = h
 	mux := http.NewServeMux()
 	mux.Handle("/ui/", http.StripPrefix("/ui", h))
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
+	t.Cleanup(f.waitSyncs) // before the store closes
 	return f
+}
+
+// waitSyncs waits for the runs "Sync now" started to end.
+func (f *fixture) waitSyncs() { webui.WaitSyncs(f.handler) }
+
+// setAPIToken makes token valid with scope ("": revoked).
+func (f *fixture) setAPIToken(token, name, scope string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h := sha256.Sum256([]byte(token))
+	if scope == "" {
+		delete(f.apiTokens, h)
+		return
+	}
+	f.apiTokens[h] = apiToken{name, scope}
+}
+
+// setConfigTokens sets what ConfigTokenActivity reports.
+func (f *fixture) setConfigTokens(ts ...webui.TokenActivity) {
+	f.mu.Lock()
+	f.configTokens = ts
+	f.mu.Unlock()
 }
 
 // adminRules returns the admin mappings as "group→role".
@@ -265,6 +349,20 @@ func (f *fixture) roles(userName string) []string {
 // holds the plan. It returns the plan's id.
 func (f *fixture) heldPlan() int64 {
 	f.t.Helper()
+	f.control.hr.set(shrunk())
+	p, err := f.engine.Sync(context.Background(), f.control.hr, reconcile.SyncOptions{Actor: "schedule", Trigger: "schedule"})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if p.Status != reconcile.StatusHeld {
+		f.t.Fatalf("plan status %q, want held", p.Status)
+	}
+	return p.ID
+}
+
+// shrunk is the demo directory less three people: a sync of it
+// deactivates more than the safety brake allows.
+func shrunk() *reconcile.Directory {
 	d := demoDirectory()
 	d.Users = slices.DeleteFunc(d.Users, func(u reconcile.User) bool {
 		return u.ID == "u1006" || u.ID == "u1007" || u.ID == "u1004"
@@ -274,13 +372,5 @@ func (f *fixture) heldPlan() int64 {
 			return m == "u1006" || m == "u1007" || m == "u1004"
 		})
 	}
-	f.control.hr.set(d)
-	p, err := f.engine.Sync(context.Background(), f.control.hr, reconcile.SyncOptions{Actor: "schedule", Trigger: "schedule"})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if p.Status != reconcile.StatusHeld {
-		f.t.Fatalf("plan status %q, want held", p.Status)
-	}
-	return p.ID
+	return d
 }

@@ -105,3 +105,32 @@ func mustTime(s string) time.Time {
 	}
 	return t
 }
+
+// TestSummaryText: an applied plan's counts in the past, any other's in
+// the future (nothing of it happened).
+func TestSummaryText(t *testing.T) {
+	s := reconcile.Summary{Create: 1, Deactivate: 2, Grant: 3, GroupUpdate: 2, Conflict: 1}
+	tests := []struct {
+		status string
+		s      reconcile.Summary
+		want   string
+	}{
+		{reconcile.StatusApplied, s, "1 created, 2 deactivated, 3 granted, 2 group changes, 1 in conflict"},
+		{reconcile.StatusHeld, s, "would create 1, deactivate 2, grant 3, change 2 groups, 1 in conflict"},
+		{reconcile.StatusDryRun, reconcile.Summary{Deactivate: 2}, "would deactivate 2"},
+		{reconcile.StatusDiscarded, reconcile.Summary{Revoke: 1, GroupDelete: 1}, "would revoke 1, change 1 group"},
+		{reconcile.RunHeld, reconcile.Summary{Deactivate: 2}, "would deactivate 2"},
+		{reconcile.StatusApplied, reconcile.Summary{}, "no changes"},
+		{reconcile.StatusHeld, reconcile.Summary{Conflict: 2}, "no changes, 2 in conflict"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.status+"/"+tt.want, func(t *testing.T) {
+			if got := summaryText(tt.s, tt.status); got != tt.want {
+				t.Errorf("summaryText(%+v, %s) = %q, want %q", tt.s, tt.status, got, tt.want)
+			}
+		})
+	}
+	if got, want := effect(s), "create 1, deactivate 2, grant 3, change 2 groups"; got != want {
+		t.Errorf("effect = %q, want %q", got, want)
+	}
+}

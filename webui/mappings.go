@@ -2,10 +2,10 @@ package webui
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/idpsync/idpsync/reconcile"
@@ -21,6 +21,11 @@ type mappingsData struct {
 	AddGroup string // the add form's values, kept when it is refused
 	AddRole  string
 	Table    []groupChoice // the groups the table lists: the first maxGroupRows
+	// Whether config.toml sets the default role and single_role: then
+	// they are read-only here; else admins set them (the edit's preview
+	// first, as for mappings).
+	DefaultByConfig, SingleByConfig bool
+	ConfigMappings                  int // how many mappings config.toml has
 }
 
 // maxGroupRows caps the reported-groups table; the picker offers them all.
@@ -38,7 +43,7 @@ type mappingItem struct {
 // groupChoice is a group name the sources report, for the picker.
 type groupChoice struct {
 	Name   string
-	Label  string // "hr: 12 users, 1 nested group"
+	Label  string // "hr: 12 direct members, 1 nested group"
 	Mapped bool
 }
 
@@ -68,13 +73,16 @@ func (u *ui) renderMappings(w http.ResponseWriter, r *http.Request, status int, 
 		}
 		byName[g.Name] = append(byName[g.Name], g)
 	}
-	d := mappingsData{Rules: rules, Roles: rules.RoleNames(), Error: errMsg, AddGroup: group, AddRole: role}
+	d := mappingsData{Rules: rules, Roles: rules.RoleNames(), Error: errMsg, AddGroup: group, AddRole: role,
+		DefaultByConfig: defaultByConfig(&rules), SingleByConfig: singleByConfig(&rules)}
 	admin := 0
 	for i, m := range rules.Mappings {
 		it := mappingItem{N: i + 1, Mapping: m, Config: m.Origin != reconcile.OriginAdmin, Reported: byName[m.Group]}
 		if !it.Config {
 			it.Index, it.First = admin, admin == 0
 			admin++
+		} else {
+			d.ConfigMappings++
 		}
 		d.Items = append(d.Items, it)
 	}
@@ -88,7 +96,7 @@ func (u *ui) renderMappings(w http.ResponseWriter, r *http.Request, status int, 
 		gs := byName[name]
 		parts := make([]string, len(gs))
 		for i, g := range gs {
-			parts[i] = g.Source + ": " + plural(g.Users, "user")
+			parts[i] = g.Source + ": " + plural(g.Users, "direct member")
 			if g.Groups > 0 {
 				parts[i] += ", " + plural(g.Groups, "nested group")
 			}
@@ -100,52 +108,111 @@ func (u *ui) renderMappings(w http.ResponseWriter, r *http.Request, status int, 
 	u.render(w, r, status, "mappings", "Mappings", d)
 }
 
+// defaultByConfig and singleByConfig report whether config.toml sets the
+// default role, or single_role = true: the UI may not change them.
+func defaultByConfig(r *reconcile.Rules) bool {
+	return r.DefaultRole != "" && r.DefaultRoleOrigin != reconcile.OriginAdmin
+}
+
+func singleByConfig(r *reconcile.Rules) bool {
+	return r.SingleRole && r.SingleRoleOrigin != reconcile.OriginAdmin
+}
+
 // previewData is an edit's impact, waiting for confirmation.
 type previewData struct {
 	ID     string
 	Edit   string
 	Impact impact
 	Report string // the plan as the CLI prints it
+	// Unreported is the mapped group when no source reports it; Near
+	// are reported names that differ from it only in case, each offered
+	// as the same edit with that name (Form).
+	Unreported string
+	Near       []string
+	Form       map[string]string
+	// ConfigFirst: single_role is on and config.toml has mappings, which
+	// always come before those added here.
+	ConfigFirst bool
 }
 
-// previewMapping plans an edit of the admin mappings (engine.EditRules: the
+// previewMapping plans an edit of the admin rules (engine.EditRules: the
 // same plan as PlanRules, read and planned in one step) and shows its
 // impact. Nothing is applied: the plan waits in the session for
 // applyMapping.
 func (u *ui) previewMapping(w http.ResponseWriter, r *http.Request) {
 	ctx, s := r.Context(), current(r)
-	group, role := r.PostFormValue("group"), r.PostFormValue("role")
+	e := editOf(r)
 	// EditRules reads the admin rules and plans under the engine's lock, and
 	// stamps the plan with the rules it read: an edit built on rules another
 	// edit replaced meanwhile is refused when applied, never applied over it.
 	var edit string
-	p, err := u.o.Engine.EditRules(ctx, s.actor, func(_ *reconcile.Rules, admin *reconcile.AdminRules) error {
+	var single bool
+	var configMappings int
+	p, err := u.o.Engine.EditRules(ctx, s.actor, func(cur *reconcile.Rules, admin *reconcile.AdminRules) error {
 		var err error
-		edit, err = editMappings(admin, r.PostFormValue("op"), r.PostFormValue("index"),
-			reconcile.Mapping{Group: r.PostFormValue("old_group"), Role: r.PostFormValue("old_role")},
-			reconcile.Mapping{Group: group, Role: role, Origin: reconcile.OriginAdmin}, r.PostFormValue("dir"))
-		return err
+		if edit, err = e.apply(cur, admin); err != nil {
+			return err
+		}
+		single = admin.SingleRole || singleByConfig(cur)
+		for _, m := range cur.Mappings {
+			if m.Origin != reconcile.OriginAdmin {
+				configMappings++
+			}
+		}
+		return nil
 	})
-	if err == nil {
-		u.showPreview(w, r, edit, p)
+	if err != nil {
+		switch kind := reconcile.ErrorKind(err); kind {
+		case reconcile.EINVALID, reconcile.ECONFLICT, reconcile.ENOTFOUND:
+			status := http.StatusBadRequest
+			if kind == reconcile.ECONFLICT {
+				status = http.StatusConflict
+			}
+			group, role := "", ""
+			if e.op == "add" {
+				group, role = e.m.Group, e.m.Role
+			}
+			u.renderMappings(w, r, status, err.Error(), group, role)
+		default:
+			u.fail(w, r, err)
+		}
 		return
 	}
-	switch reconcile.ErrorKind(err) {
-	case reconcile.EINVALID, reconcile.ECONFLICT, reconcile.ENOTFOUND:
-		status := http.StatusBadRequest
-		if reconcile.ErrorKind(err) == reconcile.ECONFLICT {
-			status = http.StatusConflict
+	d := previewData{ConfigFirst: single && configMappings > 0 && e.op != "default-role"}
+	if e.op == "add" || e.op == "edit" {
+		if d.Near, err = u.unreported(ctx, e.m.Group); err != nil {
+			u.fail(w, r, err)
+			return
 		}
-		if r.PostFormValue("op") != "add" {
-			group, role = "", ""
+		if d.Near != nil {
+			d.Unreported = e.m.Group
+			d.Form = map[string]string{"op": e.op, "index": e.index, "old_group": e.old.Group, "old_role": e.old.Role, "role": e.m.Role}
 		}
-		u.renderMappings(w, r, status, err.Error(), group, role)
-	default:
-		u.fail(w, r, err)
 	}
+	u.showPreview(w, r, edit, p, d)
 }
 
-func (u *ui) showPreview(w http.ResponseWriter, r *http.Request, edit string, p *reconcile.Plan) {
+// unreported returns nil when a source reports a group named name;
+// otherwise the reported names equal to it but for case (maybe none, not
+// nil).
+func (u *ui) unreported(ctx context.Context, name string) ([]string, error) {
+	reported, err := u.o.Queries.ReportedGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	near := []string{}
+	for _, g := range reported {
+		switch {
+		case g.Name == name:
+			return nil, nil
+		case strings.EqualFold(g.Name, name) && !slices.Contains(near, g.Name):
+			near = append(near, g.Name)
+		}
+	}
+	return near, nil
+}
+
+func (u *ui) showPreview(w http.ResponseWriter, r *http.Request, edit string, p *reconcile.Plan, d previewData) {
 	rules, err := u.o.Engine.Rules(r.Context())
 	if err != nil {
 		u.fail(w, r, err)
@@ -156,7 +223,7 @@ func (u *ui) showPreview(w http.ResponseWriter, r *http.Request, edit string, p 
 		u.fail(w, r, err)
 		return
 	}
-	d := previewData{Edit: edit, Impact: impactOf(p, rules.RoleNames()), Report: clip(report.String())}
+	d.Edit, d.Impact, d.Report = edit, impactOf(p, rules.RoleNames()), clip(report.String())
 	d.ID = u.sessions.keepPreview(current(r), &preview{plan: p, edit: edit, summary: d.Impact.Summary})
 	u.render(w, r, http.StatusOK, "preview", "Preview: "+edit, d)
 }
@@ -181,56 +248,9 @@ func (u *ui) applyMapping(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	u.log.Info("mappings edited from the UI", "edit", pv.edit, "plan", pv.plan.ID, "actor", s.actor)
+	u.log.Info("rules edited from the UI", "edit", pv.edit, "plan", pv.plan.ID, "actor", s.actor)
 	u.sessions.setFlash(s, fmt.Sprintf("Applied: %s (plan %d). %s.", pv.edit, pv.plan.ID, pv.summary), false)
 	u.redirect(w, r, "/mappings")
-}
-
-// editMappings applies one edit to the admin mappings and describes it.
-// Edits of an existing mapping name it (old) as well as its index, so an
-// edit made on a page older than the mappings is refused, not misapplied.
-func editMappings(admin *reconcile.AdminRules, op, index string, old, m reconcile.Mapping, dir string) (string, error) {
-	if op == "add" {
-		if strings.TrimSpace(m.Group) == "" || m.Role == "" {
-			return "", reconcile.Errorf(reconcile.EINVALID, "a mapping needs a group and a role")
-		}
-		admin.Mappings = append(admin.Mappings, m)
-		return fmt.Sprintf("add mapping %s → %s", m.Group, m.Role), nil
-	}
-	i, err := strconv.Atoi(index)
-	if err != nil || i < 0 || i >= len(admin.Mappings) || admin.Mappings[i].Group != old.Group || admin.Mappings[i].Role != old.Role {
-		return "", reconcile.Errorf(reconcile.ECONFLICT, "the mappings changed since this page was loaded; here they are now")
-	}
-	ms := admin.Mappings
-	switch op {
-	case "remove":
-		admin.Mappings = slices.Delete(ms, i, i+1)
-		return fmt.Sprintf("remove mapping %s → %s", old.Group, old.Role), nil
-	case "edit":
-		if strings.TrimSpace(m.Group) == "" || m.Role == "" {
-			return "", reconcile.Errorf(reconcile.EINVALID, "a mapping needs a group and a role")
-		}
-		if m.Group == old.Group && m.Role == old.Role {
-			return "", reconcile.Errorf(reconcile.EINVALID, "the mapping %s → %s is unchanged", old.Group, old.Role)
-		}
-		ms[i] = m
-		return fmt.Sprintf("change mapping %s → %s to %s → %s", old.Group, old.Role, m.Group, m.Role), nil
-	case "move":
-		j := i - 1
-		switch dir {
-		case "down":
-			j = i + 1
-		case "up":
-		default:
-			return "", reconcile.Errorf(reconcile.EINVALID, "a mapping moves up or down, not %q", dir)
-		}
-		if j < 0 || j >= len(ms) {
-			return "", reconcile.Errorf(reconcile.EINVALID, "the mapping %s → %s cannot move %s", old.Group, old.Role, dir)
-		}
-		ms[i], ms[j] = ms[j], ms[i]
-		return fmt.Sprintf("move mapping %s → %s %s", old.Group, old.Role, dir), nil
-	}
-	return "", reconcile.Errorf(reconcile.EINVALID, "unknown edit %q", op)
 }
 
 // clip cuts a long report for the page (a download has it whole).

@@ -127,9 +127,13 @@ func TestEditRemoveReorder(t *testing.T) {
 		status int
 		says   string
 	}{
-		{"unknown role", []string{"op", "add", "group", "Sales", "role", "Owner"}, http.StatusBadRequest, "unknown role"},
-		{"duplicate", []string{"op", "add", "group", "Sales", "role", "Viewer"}, http.StatusBadRequest, "duplicate mapping"},
+		{"unknown role", []string{"op", "add", "group", "Sales", "role", "Owner"}, http.StatusBadRequest, `&#34;Owner&#34; is not a role: pick one of Admin, CSM, Viewer`},
+		{"duplicate", []string{"op", "add", "group", "Sales", "role", "Viewer"}, http.StatusBadRequest, "Sales → Viewer is mapped already (mapping 3, here)"},
+		{"duplicate of config", []string{"op", "add", "group", "ph-admin", "role", "Admin"}, http.StatusBadRequest, "ph-admin → Admin is mapped already (mapping 1, in config.toml)"},
+		{"edit into a duplicate", []string{"op", "edit", "index", "0", "old_group", "Sales", "old_role", "Viewer", "group", "ph-csm", "role", "CSM"}, http.StatusBadRequest, "ph-csm → CSM is mapped already (mapping 2, in config.toml)"},
+		{"edit to an unknown role", []string{"op", "edit", "index", "0", "old_group", "Sales", "old_role", "Viewer", "group", "Sales", "role", "Owner"}, http.StatusBadRequest, "is not a role"},
 		{"no group", []string{"op", "add", "group", " ", "role", "CSM"}, http.StatusBadRequest, "needs a group"},
+		{"no role", []string{"op", "add", "group", "Sales", "role", ""}, http.StatusBadRequest, "needs a group and a role"},
 		{"page out of date", []string{"op", "remove", "index", "0", "old_group", "Engineering", "old_role", "Admin"}, http.StatusConflict, "changed since this page was loaded"},
 		{"index out of range", []string{"op", "remove", "index", "7", "old_group", "Sales", "old_role", "Viewer"}, http.StatusConflict, "changed since"},
 		{"cannot move", []string{"op", "move", "dir", "up", "index", "0", "old_group", "Sales", "old_role", "Viewer"}, http.StatusBadRequest, "cannot move"},
@@ -138,6 +142,10 @@ func TestEditRemoveReorder(t *testing.T) {
 			p := c.post("/ui/mappings/preview", c.form(tt.form...))
 			if p.status != tt.status || !strings.Contains(p.body, tt.says) {
 				t.Errorf("%d, want %d saying %q\n%s", p.status, tt.status, tt.says, p.body)
+			}
+			// The UI's words, not the CLI's or the API's.
+			if strings.Contains(p.body, "CLI/API") || strings.Contains(p.body, "stored in the database") {
+				t.Errorf("the refusal speaks of the CLI/API:\n%s", p.body)
 			}
 			if got := strings.Join(f.adminMappings(), " "); got != "Sales→Viewer" {
 				t.Errorf("mappings changed to %s", got)
@@ -161,7 +169,8 @@ func TestMappingsPage(t *testing.T) {
 	}
 	body := page.body
 	// Config mappings are read-only: no edit form names them.
-	if n := strings.Count(body, "managed by config"); n != 2 {
+	list := body[strings.Index(body, `<ol class="mappings"`):strings.Index(body, "</ol>")]
+	if n := strings.Count(list, "managed by config"); n != 2 {
 		t.Errorf("%d mappings marked managed by config, want 2", n)
 	}
 	if strings.Contains(body, `name="old_group" value="ph-admin"`) {
@@ -176,9 +185,12 @@ func TestMappingsPage(t *testing.T) {
 		t.Errorf("%d mappings flagged as unreported, want 1", n)
 	}
 	for _, want := range []string{
-		`<option value="Sales" label="hr: 3 users">`,
-		`<option value="ph-csm" label="hr: 2 users, 1 nested group">`,
+		`<option value="Sales" label="hr: 3 direct members">`,
+		`<option value="ph-csm" label="hr: 2 direct members, 1 nested group">`,
+		"hr: 2 direct members + 1 nested group", // the config mapping of ph-csm
 		"Default role", "Viewer",
+		// The role of a new mapping is chosen, never preselected.
+		`<select id="add-role" name="role" required><option value="" selected>Choose a role…</option><option>Admin</option><option>CSM</option><option>Viewer</option></select>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the mappings page lacks %q", want)

@@ -64,6 +64,7 @@ func TestOverview(t *testing.T) {
 	if p := c.post("/ui/sources/hr/sync", c.form()); p.status != http.StatusSeeOther {
 		t.Fatalf("sync now: %d", p.status)
 	}
+	f.waitSyncs()
 	contains(t, c.get("/ui/"), "Synced hr: no changes.")
 	if p := c.post("/ui/sources/scim/sync", c.form()); p.status != http.StatusSeeOther {
 		t.Fatalf("sync of a push source: %d", p.status)
@@ -144,9 +145,19 @@ func TestPlans(t *testing.T) {
 	held := f.heldPlan()
 	c := f.client().signIn(password)
 	path := fmt.Sprintf("/ui/plans/%d", held)
-	contains(t, c.get("/ui/plans"), "Waiting: held and dry-run plans (1)", fmt.Sprintf("Plan %d", held))
-	contains(t, c.get(path), "HELD by the safety brake", "Deactivations (3)", "farid.haddad@example.com",
+	// Nothing of a held plan happened: its summary says what it would do.
+	plans := c.get("/ui/plans")
+	contains(t, plans, "Waiting: held and dry-run plans (1)", fmt.Sprintf("Plan %d", held), "would deactivate 3")
+	if strings.Contains(plans.body, "3 deactivated") {
+		t.Error("the held plan's summary says it deactivated users")
+	}
+	p := c.get(path)
+	contains(t, p, "HELD by the safety brake", "Deactivations (3)", "farid.haddad@example.com",
 		"Approve and apply plan", "Discard")
+	// Approving asks first, naming what it does.
+	if want := fmt.Sprintf(`data-confirm="Approve plan %d and apply it now? It will deactivate 3, change 2 groups (source hr), past the safety brake."`, held); !strings.Contains(p.body, want) {
+		t.Errorf("the approve form does not ask %s\n%s", want, p.body)
+	}
 
 	for format, want := range map[string]string{"json": `"status": "held"`, "markdown": "| Deactivations | 3 |", "text": "Deactivations (3)"} {
 		p := c.get(path + "/report?format=" + format)
@@ -159,6 +170,7 @@ func TestPlans(t *testing.T) {
 		t.Fatalf("approve: %d → %q", p.status, p.location)
 	}
 	contains(t, c.get(path), fmt.Sprintf("Plan %d applied.", held), fmt.Sprintf("Plan %d applied", held))
+	contains(t, c.get("/ui/plans"), "3 deactivated")
 	if u, _ := f.store.User(t.Context(), "farid.haddad@example.com"); u.Active {
 		t.Error("farid is still active after the approval")
 	}
@@ -168,15 +180,15 @@ func TestPlans(t *testing.T) {
 
 	// Discard another held plan.
 	f.control.hr.set(&reconcile.Directory{})
-	p, err := f.engine.Sync(t.Context(), f.control.hr, reconcile.SyncOptions{Actor: "schedule"})
-	if err != nil || p.Status != reconcile.StatusHeld {
-		t.Fatalf("second held plan: %v, %v", p, err)
+	second, err := f.engine.Sync(t.Context(), f.control.hr, reconcile.SyncOptions{Actor: "schedule"})
+	if err != nil || second.Status != reconcile.StatusHeld {
+		t.Fatalf("second held plan: %v, %v", second, err)
 	}
-	if r := c.post(fmt.Sprintf("/ui/plans/%d/discard", p.ID), c.form()); r.status != http.StatusSeeOther {
+	if r := c.post(fmt.Sprintf("/ui/plans/%d/discard", second.ID), c.form()); r.status != http.StatusSeeOther {
 		t.Fatalf("discard: %d", r.status)
 	}
-	if got, _ := f.store.Plan(t.Context(), p.ID); got.Status != reconcile.StatusDiscarded {
-		t.Errorf("plan %d is %s, want discarded", p.ID, got.Status)
+	if got, _ := f.store.Plan(t.Context(), second.ID); got.Status != reconcile.StatusDiscarded {
+		t.Errorf("plan %d is %s, want discarded", second.ID, got.Status)
 	}
 	if r := c.get("/ui/plans/999"); r.status != http.StatusNotFound {
 		t.Errorf("unknown plan: %d, want 404", r.status)

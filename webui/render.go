@@ -61,6 +61,7 @@ func loadPages(prefix string, now func() time.Time) (*pages, error) {
 		"add":     func(a, b int) int { return a + b },
 		"count":   plural,
 		"summary": summaryText,
+		"effect":  effect,
 		"detail":  detail,
 		"deref":   func(t *time.Time) time.Time { return *t },
 		"moveArgs": func(csrf string, item any, dir string) map[string]any {
@@ -177,25 +178,62 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// summaryText tells a plan's counts in a few words: "2 created, 3 grants".
-func summaryText(s reconcile.Summary) string {
+// summaryText tells a plan's counts in a few words. An applied plan's in
+// the past ("2 created, 3 granted"); any other's (held, dry-run,
+// discarded) in the future, as the CLI's report does ("would create 2,
+// grant 3"): nothing of it happened.
+func summaryText(s reconcile.Summary, status string) string {
+	done := status == reconcile.StatusApplied
+	parts := changeCounts(s, done)
+	text := "no changes"
+	switch {
+	case len(parts) > 0 && done:
+		text = strings.Join(parts, ", ")
+	case len(parts) > 0:
+		text = "would " + strings.Join(parts, ", ")
+	}
+	if s.Conflict > 0 {
+		text += fmt.Sprintf(", %d in conflict", s.Conflict)
+	}
+	return text
+}
+
+// effect says what applying a plan does: "create 2, grant 3".
+func effect(s reconcile.Summary) string {
+	if parts := changeCounts(s, false); len(parts) > 0 {
+		return strings.Join(parts, ", ")
+	}
+	return "no changes"
+}
+
+// changeCounts tells each kind of change a plan has: done ("2 created") or
+// to do ("create 2").
+func changeCounts(s reconcile.Summary, done bool) []string {
 	var parts []string
 	for _, c := range []struct {
-		n    int
-		text string
+		n          int
+		done, todo string
 	}{
-		{s.Create, "created"}, {s.Update, "updated"}, {s.Reactivate, "reactivated"}, {s.Deactivate, "deactivated"},
-		{s.Grant, "granted"}, {s.Revoke, "revoked"}, {s.Adopt, "adopted"}, {s.Conflict, "in conflict"},
-		{s.GroupCreate + s.GroupUpdate + s.GroupDelete, "group changes"},
+		{s.Create, "created", "create"}, {s.Update, "updated", "update"},
+		{s.Reactivate, "reactivated", "reactivate"}, {s.Deactivate, "deactivated", "deactivate"},
+		{s.Grant, "granted", "grant"}, {s.Revoke, "revoked", "revoke"}, {s.Adopt, "adopted", "adopt"},
 	} {
-		if c.n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.text))
+		switch {
+		case c.n == 0:
+		case done:
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.done))
+		default:
+			parts = append(parts, fmt.Sprintf("%s %d", c.todo, c.n))
 		}
 	}
-	if len(parts) == 0 {
-		return "no changes"
+	switch g := s.GroupCreate + s.GroupUpdate + s.GroupDelete; {
+	case g == 0:
+	case done:
+		parts = append(parts, plural(g, "group change"))
+	default:
+		parts = append(parts, "change "+plural(g, "group"))
 	}
-	return strings.Join(parts, ", ")
+	return parts
 }
 
 // detail is a change's one-line description in the change log (as the

@@ -22,13 +22,15 @@ const (
 // session is one signed-in admin. Only a hash of its id is kept: a memory
 // dump does not hand out live cookies.
 type session struct {
-	actor    string
-	csrf     string
-	created  time.Time
-	lastSeen time.Time
-	flash    flash               // a message for the next page shown
-	previews map[string]*preview // impact previews waiting for confirmation, by id
-	order    []string            // preview ids, oldest first
+	actor     string
+	csrf      string
+	tokenHash []byte // the admin API token it was started with (its SHA-256), or nil (the password)
+	created   time.Time
+	lastSeen  time.Time
+	checked   time.Time           // when tokenHash was last found valid, with the admin scope
+	flash     flash               // a message for the next page shown
+	previews  map[string]*preview // impact previews waiting for confirmation, by id
+	order     []string            // preview ids, oldest first
 }
 
 // preview is a planned mapping edit, kept until it is confirmed: the plan
@@ -62,7 +64,8 @@ func randomToken() string {
 func hashID(id string) [32]byte { return sha256.Sum256([]byte(id)) }
 
 // create starts a session for actor and returns its id, for the cookie.
-func (s *sessions) create(actor string) string {
+// tokenHash is the admin token's hash it was started with, or nil.
+func (s *sessions) create(actor string, tokenHash []byte) string {
 	id := randomToken()
 	now := s.now()
 	s.mu.Lock()
@@ -78,8 +81,8 @@ func (s *sessions) create(actor string) string {
 		}
 		delete(s.byID, oldest)
 	}
-	s.byID[hashID(id)] = &session{actor: actor, csrf: randomToken(), created: now, lastSeen: now,
-		previews: map[string]*preview{}}
+	s.byID[hashID(id)] = &session{actor: actor, csrf: randomToken(), tokenHash: tokenHash, created: now, lastSeen: now,
+		checked: now, previews: map[string]*preview{}}
 	return id
 }
 
@@ -125,21 +128,49 @@ func (s *sessions) end(id string) {
 }
 
 // checkCSRF compares a form's token with the session's in constant time.
-// (A session's actor and token never change: they are read without the lock.)
+// (A session's actor, CSRF token and token hash never change: they are
+// read without the lock.)
 func checkCSRF(v *session, token string) bool {
 	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(v.csrf)) == 1
 }
 
-// flash is a message shown once, on the page after a form's redirect.
+// flash is a message shown once, on the page after a form's redirect:
+// Text, then a link if Link is set.
 type flash struct {
-	Text  string
-	Error bool
+	Text     string
+	Error    bool
+	Link     string // a UI path, or ""
+	LinkText string
 }
 
 // setFlash keeps a message for the session's next page; takeFlash reads it once.
 func (s *sessions) setFlash(v *session, text string, isErr bool) {
+	s.put(v, flash{Text: text, Error: isErr})
+}
+
+// put keeps a flash for the session's next page.
+func (s *sessions) put(v *session, f flash) {
 	s.mu.Lock()
-	v.flash = flash{Text: text, Error: isErr}
+	v.flash = f
+	s.mu.Unlock()
+}
+
+// due reports whether a token session's token should be looked up again:
+// on every form sent, and otherwise once recheckEvery has passed.
+func (s *sessions) due(v *session, post bool) bool {
+	if v.tokenHash == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return post || s.now().Sub(v.checked) >= recheckEvery
+}
+
+// confirmed records that a token session's token was found still valid.
+func (s *sessions) confirmed(v *session) {
+	now := s.now()
+	s.mu.Lock()
+	v.checked = now
 	s.mu.Unlock()
 }
 
@@ -221,9 +252,25 @@ func (u *ui) authed(next http.HandlerFunc) http.HandlerFunc {
 			u.redirect(w, r, target)
 			return
 		}
-		if r.Method == http.MethodPost && !checkCSRF(v, r.PostFormValue("csrf")) {
+		post := r.Method == http.MethodPost
+		if post && !checkCSRF(v, r.PostFormValue("csrf")) {
 			u.forbidden(w, r, "The form's security token is missing or wrong: reload the page and try again. Nothing was changed.")
 			return
+		}
+		if u.sessions.due(v, post) {
+			_, ok, err := u.o.AdminToken(r.Context(), v.tokenHash)
+			if err != nil {
+				u.fail(w, r, err)
+				return
+			}
+			if !ok {
+				u.sessions.end(id)
+				u.log.Warn("session ended: its admin token is revoked or no longer has the admin scope", "actor", v.actor)
+				http.SetCookie(w, u.cookie(sessionCookie, "", -1))
+				u.redirect(w, r, "/signin?revoked=1")
+				return
+			}
+			u.sessions.confirmed(v)
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, v)))
 	}

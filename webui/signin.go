@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"net"
 	"net/http"
@@ -25,7 +26,10 @@ type signinData struct {
 
 func (u *ui) signinPage(w http.ResponseWriter, r *http.Request) {
 	d := signinData{Next: localNext(r.FormValue("next"))}
-	if r.FormValue("expired") != "" {
+	switch {
+	case r.FormValue("revoked") != "":
+		d.Error = "Your session ended: the admin API token it was started with is revoked or no longer has the admin scope. Nothing was changed."
+	case r.FormValue("expired") != "":
 		d.Error = "Your session ended. Sign in again."
 	}
 	u.renderSignin(w, r, http.StatusOK, d)
@@ -54,7 +58,7 @@ func (u *ui) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	secret := strings.TrimSpace(r.PostFormValue("secret"))
-	actor, err := u.check(r, secret)
+	actor, tokenHash, err := u.check(r, secret)
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -66,7 +70,7 @@ func (u *ui) signin(w http.ResponseWriter, r *http.Request) {
 			Error: "That password or admin token is not accepted."})
 		return
 	}
-	id := u.sessions.create(actor)
+	id := u.sessions.create(actor, tokenHash)
 	u.log.Info("signed in", "actor", actor, "client", client)
 	http.SetCookie(w, u.cookie(signinCookie, "", -1))
 	http.SetCookie(w, u.cookie(sessionCookie, id, 0))
@@ -74,31 +78,33 @@ func (u *ui) signin(w http.ResponseWriter, r *http.Request) {
 }
 
 // check returns the actor the secret signs in as, or "" when it is neither
-// the password nor an admin token.
-func (u *ui) check(r *http.Request, secret string) (string, error) {
+// the password nor an admin token; for a token, also its hash, which the
+// session keeps to look the token up again.
+func (u *ui) check(r *http.Request, secret string) (actor string, tokenHash []byte, err error) {
 	if secret == "" {
-		return "", nil
+		return "", nil, nil
 	}
 	if u.password != nil {
 		select {
 		case u.checking <- struct{}{}:
 		case <-r.Context().Done():
-			return "", r.Context().Err()
+			return "", nil, r.Context().Err()
 		}
 		ok := u.password(secret)
 		<-u.checking
 		if ok {
-			return actorPassword, nil
+			return actorPassword, nil, nil
 		}
 	}
 	if u.o.AdminToken != nil {
-		ok, err := u.o.AdminToken(r.Context(), secret)
+		h := sha256.Sum256([]byte(secret))
+		name, ok, err := u.o.AdminToken(r.Context(), h[:])
 		if err != nil || !ok {
-			return "", err
+			return "", nil, err
 		}
-		return actorToken, nil
+		return actorTokenPfx + name, h[:], nil
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 func (u *ui) signout(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/idpsync/idpsync/api"
@@ -45,6 +46,11 @@ type Options struct {
 	Engine  *reconcile.Engine
 	Store   reconcile.Store
 	Queries Queries
+	// Control is the daemon's side. "Sync now" calls Control.Sync in a
+	// goroutine of its own, with a context the request's end does not
+	// cancel, and answers at once: the Control bounds the run (the daemon
+	// runs it under the source's run lock, stops its fetch at shutdown and
+	// lets an apply under way finish within its grace period).
 	Control api.Control
 	Log     *slog.Logger // scoped by the caller (e.g. With("component", "webui")); nil: discard
 
@@ -52,22 +58,42 @@ type Options struct {
 	// password_hash`): bcrypt ("$2b$…") or argon2id ("$argon2id$…", PHC
 	// format); "" disables password sign-in.
 	PasswordHash string
-	// AdminToken reports whether token is a valid API token with the admin
-	// scope; nil disables token sign-in. At least one way must be set.
-	AdminToken func(ctx context.Context, token string) (ok bool, err error)
+	// AdminToken looks up an API token by its SHA-256 hash (of the token
+	// as typed, spaces trimmed) and reports its name and whether it is
+	// valid with the admin scope; nil disables token sign-in. At least one
+	// way must be set. A session started with a token checks it again at
+	// most once a minute, and before every form it sends: the session ends
+	// once the token is revoked or loses the admin scope.
+	AdminToken func(ctx context.Context, hash []byte) (name string, ok bool, err error)
+	// ConfigTokenActivity lists the SCIM tokens config.toml gives
+	// (token_env, token_file), with their last use as the daemon saw it
+	// (kept in memory only); nil: none are listed.
+	ConfigTokenActivity func() []TokenActivity
 
 	SessionTTL  time.Duration // how long a sign-in lasts, used or not (config `[ui] session_ttl`); default 12 hours
 	SessionIdle time.Duration // a session unused this long ends sooner; default 30 minutes (at most SessionTTL)
-	Secure      bool          // set the cookies' Secure attribute (serving over TLS)
+	Secure      bool          // set the cookies' Secure attribute: served over TLS, here or at a proxy in front ([ui] secure_cookie)
 	Prefix      string        // where the handler is mounted: links, redirects and the cookie path; default "/ui" ("/": the root)
 	Now         func() time.Time
 }
 
-// Actor names recorded with the plans the UI applies.
+// TokenActivity is a SCIM token given in config.toml and its last use.
+type TokenActivity struct {
+	Source   string    // the SCIM source it writes as
+	Key      string    // the config key it comes from: "token_env" or "token_file"
+	LastUsed time.Time // zero: not used since the daemon started or last reloaded its configuration
+}
+
+// Actor names recorded with the plans the UI applies: the password, or
+// an admin API token ("ui:api:" + its name).
 const (
 	actorPassword = "ui:password"
-	actorToken    = "ui:token"
+	actorTokenPfx = "ui:api:"
 )
+
+// recheckEvery is how often a token session's token is looked up again
+// (and before every form sent).
+const recheckEvery = time.Minute
 
 // ui is the handler.
 type ui struct {
@@ -79,6 +105,10 @@ type ui struct {
 	password passwordChecker // nil: no password sign-in
 	checking chan struct{}   // bounds concurrent password checks (each costs CPU, argon2id memory too)
 	mux      *http.ServeMux
+
+	syncMu  sync.Mutex
+	syncing map[string]bool // sources a "Sync now" of this UI is running
+	bg      sync.WaitGroup  // those runs (tests wait for them)
 }
 
 // New checks the options and returns the UI's handler.
@@ -135,6 +165,7 @@ func New(o Options) (http.Handler, error) {
 		password: password,
 		checking: make(chan struct{}, 2),
 		mux:      http.NewServeMux(),
+		syncing:  map[string]bool{},
 	}
 	u.routes()
 	return u, nil

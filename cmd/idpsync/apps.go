@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"net/http"
-	"strings"
 
 	"github.com/idpsync/idpsync/api"
 	"github.com/idpsync/idpsync/reconcile"
@@ -29,11 +27,12 @@ func (d *daemon) mountApps(mux *http.ServeMux) error {
 
 	ui, err := webui.New(webui.Options{
 		Engine: d.engine, Store: d.store, Queries: d.db, Control: d,
-		Log:          d.log.With("component", "ui"),
-		PasswordHash: d.cfg.UI.PasswordHash,
-		SessionTTL:   d.cfg.UI.SessionDuration(),
-		Secure:       d.cfg.TLS(),
-		AdminToken:   d.adminToken,
+		Log:                 d.log.With("component", "ui"),
+		PasswordHash:        d.cfg.UI.PasswordHash,
+		SessionTTL:          d.cfg.UI.SessionDuration(),
+		Secure:              d.cfg.TLS() || d.cfg.UI.SecureCookie, // secure_cookie: TLS terminated at a proxy
+		AdminToken:          d.adminToken,
+		ConfigTokenActivity: d.configTokenActivity,
 	})
 	if err != nil {
 		return err
@@ -43,22 +42,27 @@ func (d *daemon) mountApps(mux *http.ServeMux) error {
 	return nil
 }
 
-// adminToken tells whether token is an application API token of scope
-// admin: the admin UI's token sign-in.
-func (d *daemon) adminToken(ctx context.Context, token string) (bool, error) {
-	token = strings.TrimSpace(token)
-	if token == "" {
-		return false, nil
-	}
-	h := sha256.Sum256([]byte(token))
-	_, _, scope, err := d.db.APITokenByHash(ctx, h[:])
+// adminToken looks up an application API token by its SHA-256 hash and
+// reports its name and whether it has the admin scope: the admin UI's
+// token sign-in, and its sessions' checks that the token still holds.
+func (d *daemon) adminToken(ctx context.Context, hash []byte) (name string, ok bool, err error) {
+	_, name, scope, err := d.db.APITokenByHash(ctx, hash)
 	switch {
 	case reconcile.ErrorKind(err) == reconcile.ENOTFOUND:
-		return false, nil
+		return "", false, nil
 	case err != nil:
-		return false, err
+		return "", false, err
 	}
-	return scope == api.ScopeAdmin, nil
+	return name, scope == api.ScopeAdmin, nil
+}
+
+// configTokenActivity lists the SCIM tokens of the configuration in force
+// that config.toml gives, with their last use since it came in force.
+func (d *daemon) configTokenActivity() []webui.TokenActivity {
+	d.mu.RLock()
+	auth := d.auth
+	d.mu.RUnlock()
+	return auth.activity()
 }
 
 // webhooks is a running webhook dispatcher.

@@ -52,6 +52,9 @@ func (d *daemon) Sync(_ context.Context, name, actor string) (*reconcile.Plan, e
 	return d.runSource(name, "api", actor)
 }
 
+// pullable says why a source cannot be pulled now, if it cannot: a push
+// source never can (EINVALID); a switched-off one cannot in its present
+// state (ECONFLICT, as while a run of it is going).
 func pullable(s *config.Source, name string, paused bool) error {
 	switch {
 	case s == nil:
@@ -59,9 +62,9 @@ func pullable(s *config.Source, name string, paused bool) error {
 	case s.Type == "scim":
 		return reconcile.Errorf(reconcile.EINVALID, "source %q is a SCIM push source: the IdP pushes it, nothing pulls it", name)
 	case !s.IsEnabled():
-		return reconcile.Errorf(reconcile.EINVALID, "source %q is disabled in the configuration (enabled = false)", name)
+		return reconcile.Errorf(reconcile.ECONFLICT, "source %q is disabled in the configuration (enabled = false)", name)
 	case paused:
-		return reconcile.Errorf(reconcile.EINVALID, "source %q is switched off; switch it on first", name)
+		return reconcile.Errorf(reconcile.ECONFLICT, "source %q is switched off; switch it on first", name)
 	}
 	return nil
 }

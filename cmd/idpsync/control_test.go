@@ -105,7 +105,9 @@ func TestSourceControl(t *testing.T) {
 	if got := status(t, d, "hr"); got.Enabled || got.NextRun != nil {
 		t.Errorf("hr switched off = %+v", got)
 	}
-	for _, tt := range []struct{ name, kind string }{{"hr", reconcile.EINVALID}, {"scim", reconcile.EINVALID}, {"ops", reconcile.EINVALID}, {"nope", reconcile.ENOTFOUND}} {
+	// Switched off (hr at run time, ops in config.toml): a conflict with the
+	// source's state; a push source is never pulled: invalid.
+	for _, tt := range []struct{ name, kind string }{{"hr", reconcile.ECONFLICT}, {"scim", reconcile.EINVALID}, {"ops", reconcile.ECONFLICT}, {"nope", reconcile.ENOTFOUND}} {
 		if _, err := d.Sync(ctx, tt.name, "alice"); reconcile.ErrorKind(err) != tt.kind {
 			t.Errorf("Sync(%s) = %v, want %s", tt.name, err, tt.kind)
 		}

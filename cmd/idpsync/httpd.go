@@ -8,7 +8,16 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/idpsync/idpsync/metrics"
 	"github.com/idpsync/idpsync/scimserver"
+)
+
+// HTTP server timeouts: a client has readTimeout to send a whole request
+// (headers and body), and a keep-alive connection is closed after
+// idleTimeout without a request.
+const (
+	readTimeout = 60 * time.Second
+	idleTimeout = 120 * time.Second
 )
 
 // httpServer builds the daemon's HTTP server: SCIM under /scim/v2, the
@@ -21,14 +30,25 @@ func (d *daemon) httpServer() (*http.Server, error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.Handle("GET /metrics", d.metrics.Handler())
-	mux.Handle(scimPrefix+"/", http.StripPrefix(scimPrefix, scim))
+	// SCIM routes by itself (paths compare case-insensitively): it names
+	// each request's endpoint for the metrics ("GET /scim/v2/Users/{id}").
+	mux.Handle(scimPrefix+"/", http.StripPrefix(scimPrefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		metrics.SetRoute(r.Context(), scim.Route(r))
+		scim.ServeHTTP(w, r)
+	})))
 	if err := d.mountApps(mux); err != nil {
 		return nil, err
 	}
 	srv := &http.Server{
 		Handler:           d.metrics.Middleware(mux),
-		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(d.log.With("component", "http").Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       idleTimeout,
+		// No WriteTimeout: a change-feed long poll waits up to 60 s
+		// (api.MaxWait) before it answers, and POST /sources/{name}/sync
+		// answers when its run is over, which may take minutes.
+		WriteTimeout: 0,
 	}
 	if d.cfg.TLS() {
 		srv.TLSConfig = &tls.Config{

@@ -49,8 +49,10 @@ func TestMetricsEndpoint(t *testing.T) {
 			t.Errorf("GET %s: %d %s", path, code, body)
 		}
 	}
-	if code, _ := httpGet(t, http.DefaultClient, base+"/scim/v2/Users/123"); code != http.StatusUnauthorized {
-		t.Errorf("SCIM without a token: %d, want 401", code)
+	for _, path := range []string{"/scim/v2/Users/123", "/scim/v2/users/456", "/scim/v2/ServiceProviderConfig", "/scim/v2/Bulk"} {
+		if code, _ := httpGet(t, http.DefaultClient, base+path); code != http.StatusUnauthorized {
+			t.Errorf("SCIM %s without a token: %d, want 401", path, code)
+		}
 	}
 	code, body := httpGet(t, http.DefaultClient, base+"/metrics")
 	if code != 200 {
@@ -73,13 +75,21 @@ func TestMetricsEndpoint(t *testing.T) {
 		{"idpsync_changes_applied_total", map[string]string{"kind": "group-create", "source": "hr"}, 4},
 		{"idpsync_held_plans", nil, 0},
 		{"idpsync_store_errors_total", nil, 0},
+		// SCIM requests by their endpoint, whatever the case of the path; what SCIM does not serve by the prefix.
+		{"idpsync_http_requests_total", map[string]string{"handler": "scim", "route": "GET /scim/v2/Users/{id}", "method": "GET", "code": "401"}, 2},
+		{"idpsync_http_requests_total", map[string]string{"handler": "scim", "route": "GET /scim/v2/ServiceProviderConfig", "code": "401"}, 1},
 		{"idpsync_http_requests_total", map[string]string{"handler": "scim", "route": "/scim/v2/", "method": "GET", "code": "401"}, 1},
 		{"idpsync_http_requests_total", map[string]string{"handler": "ops", "route": "GET /readyz", "code": "200"}, 1},
-		{"idpsync_http_request_duration_seconds", map[string]string{"handler": "scim", "route": "/scim/v2/"}, 1},
+		{"idpsync_http_request_duration_seconds", map[string]string{"handler": "scim", "route": "GET /scim/v2/Users/{id}"}, 2},
 	} {
 		got, ok := sample(fams, tt.name, tt.labels)
 		if !ok || (tt.want >= 0 && got != tt.want) || (tt.want < 0 && got <= 0) {
 			t.Errorf("%s%v = %v (found %v), want %v", tt.name, tt.labels, got, ok, tt.want)
+		}
+	}
+	for _, raw := range []string{"123", "456"} {
+		if _, ok := sample(fams, "idpsync_http_requests_total", map[string]string{"route": "/scim/v2/Users/" + raw}); ok {
+			t.Errorf("a raw SCIM path is a route label: /scim/v2/Users/%s", raw)
 		}
 	}
 	p.log.wait(t, 0, time.Second, `msg="change applied"`, "kind=create", "source=hr", "actor=schedule", "user=ann@example.com")

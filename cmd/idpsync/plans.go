@@ -193,18 +193,34 @@ func (c *cli) runsCmd() *cobra.Command {
 }
 
 func (c *cli) checkConfigCmd() *cobra.Command {
-	return &cobra.Command{
-		Use: "check-config", Short: "Load and validate the configuration; report every problem", Args: cobra.NoArgs,
+	secrets := true
+	cmd := &cobra.Command{
+		Use:   "check-config",
+		Short: "Load and validate the configuration, and read the certificate and secrets it names as serve does at start; report every problem",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := c.loadConfig()
 			if err != nil {
 				return err
+			}
+			if secrets {
+				warnings, err := cfg.CheckStart()
+				for _, w := range warnings {
+					fmt.Fprintln(c.stderr, "warning:", w)
+				}
+				if err != nil {
+					return err
+				}
 			}
 			_, err = fmt.Fprintf(c.stdout, "%s: OK (%d roles, %d mappings, %d sources)\n",
 				cfg.Describe(), len(cfg.Rules().Roles), len(cfg.Mappings), len(cfg.Sources))
 			return err
 		},
 	}
+	cmd.Flags().BoolVar(&secrets, "secrets", true,
+		"also load tls_cert/tls_key and read the secret files and environment variables, as serve does "+
+			"(--secrets=false checks the file alone, e.g. outside the service, where its credentials are not)")
+	return cmd
 }
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".

@@ -95,6 +95,15 @@ func (d *daemon) prepare(ctx context.Context) (*pending, error) {
 
 // commit puts a prepared configuration in force.
 func (d *daemon) commit(ctx context.Context, p *pending) {
+	// A webhook this reload adds starts before anything the new
+	// configuration applies (the rules re-derived below, a push under the
+	// new rules), so it gets the reload's plan. Should its position not be
+	// stored now, the dispatcher stores it when it starts (after the plan).
+	if p.hooks != nil {
+		if err := p.hooks.Init(ctx); err != nil {
+			d.log.Error("webhooks: storing the starting positions failed; new webhooks start after this reload's changes", "err", err)
+		}
+	}
 	if err := d.engine.Configure(p.cfg.Rules(), p.brakes); err != nil {
 		d.log.Error("configuration refused; the running one stays", "err", err) // validated: cannot happen
 		return
@@ -102,6 +111,7 @@ func (d *daemon) commit(ctx context.Context, p *pending) {
 	d.mu.Lock()
 	old := d.cfg
 	added := slices.DeleteFunc(slices.Sorted(maps.Keys(p.sources)), func(n string) bool { return d.sources[n] != nil })
+	p.auth.carry(d.auth)
 	d.cfg, d.sources, d.auth = p.cfg, p.sources, p.auth
 	d.mu.Unlock()
 	if p.cert != nil {
@@ -134,6 +144,7 @@ func (d *daemon) warnRestart(old, cfg *config.Config) {
 		{"log.format", old.Log.Format, cfg.Log.Format},
 		{"ui.password_hash", hidden(old.UI.PasswordHash), hidden(cfg.UI.PasswordHash)},
 		{"ui.session_ttl", old.UI.SessionTTL, cfg.UI.SessionTTL},
+		{"ui.secure_cookie", old.UI.SecureCookie, cfg.UI.SecureCookie},
 	} {
 		if k.old != k.new {
 			d.log.Warn("a changed setting takes effect at the next restart", "key", k.key, "running", k.old, "configured", k.new)

@@ -127,53 +127,58 @@ func (s stoppableDelta) FetchDelta(ctx context.Context, prev func(context.Contex
 	return dir, next, err
 }
 
-// scheduler fires each pull source's schedule through daemon.runSource. A
-// reload rebuilds it: a new cron takes over, the old one stops, and a run the
-// old one started keeps its source's lock, so the two never overlap.
+// scheduler fires each pull source's schedule through daemon.runSource, on
+// one cron for the daemon's life. A reload keeps the entry of a source
+// whose schedule is unchanged, so its next run does not move (an @every
+// schedule counts from when its entry was added); it replaces the entry of
+// a changed schedule and drops that of a source no longer scheduled. A run
+// a dropped entry started keeps its source's lock, so runs never overlap.
 type scheduler struct {
 	d   *daemon
 	log *slog.Logger
 
-	mu      sync.Mutex
 	cron    *cron.Cron
+	mu      sync.Mutex              // guards entries and specs
 	entries map[string]cron.EntryID // source → its schedule
 	specs   map[string]string       // source → the spec it was scheduled with
-	started bool
-	probe   atomic.Bool // a liveness probe is waiting on cron
+	probe   atomic.Bool             // a liveness probe is waiting on cron
 }
 
 func newScheduler(d *daemon, log *slog.Logger) *scheduler {
-	return &scheduler{d: d, log: log, cron: cron.New(cron.WithParser(config.ScheduleParser)), entries: map[string]cron.EntryID{}}
+	return &scheduler{d: d, log: log, cron: cron.New(cron.WithParser(config.ScheduleParser)),
+		entries: map[string]cron.EntryID{}, specs: map[string]string{}}
 }
 
-// apply schedules the pull sources of cfg (sources: the opened ones) on a
-// new cron, replacing the current one, and runs at once those in runNow
-// (new sources; nil: none). Specs were validated with cfg.
+// apply schedules the pull sources of cfg (sources: the opened ones),
+// keeping the entries whose spec is unchanged, and runs at once those in
+// runNow (new sources; nil: none). Specs were validated with cfg.
 func (s *scheduler) apply(cfg *config.Config, sources map[string]reconcile.Source, runNow []string) {
-	c := cron.New(cron.WithParser(config.ScheduleParser))
-	entries, specs := map[string]cron.EntryID{}, map[string]string{}
-	for _, name := range slices.Sorted(maps.Keys(sources)) {
-		spec := cfg.Source(name).Schedule
-		if spec == "" {
-			continue // runs at start (and on demand) only
+	s.mu.Lock()
+	want := map[string]string{}
+	for name := range sources {
+		if spec := cfg.Source(name).Schedule; spec != "" {
+			want[name] = spec // without one, a source runs at start (and on demand) only
 		}
-		id, err := c.AddFunc(spec, func() { s.fire(name) })
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.entries)) {
+		if want[name] != s.specs[name] {
+			s.cron.Remove(s.entries[name]) // a run it started finishes under its lock
+			delete(s.entries, name)
+			delete(s.specs, name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		if _, ok := s.entries[name]; ok {
+			continue // unchanged: its next run stays
+		}
+		id, err := s.cron.AddFunc(want[name], func() { s.fire(name) })
 		if err != nil {
-			s.log.Error("scheduling source", "source", name, "schedule", spec, "err", err)
+			s.log.Error("scheduling source", "source", name, "schedule", want[name], "err", err)
 			continue
 		}
-		entries[name], specs[name] = id, spec
-	}
-	s.mu.Lock()
-	old, started := s.cron, s.started
-	s.cron, s.entries, s.specs = c, entries, specs
-	if started {
-		c.Start()
+		s.entries[name], s.specs[name] = id, want[name]
 	}
 	s.mu.Unlock()
-	if started {
-		old.Stop() // its running jobs finish under their locks
-	}
 	for _, name := range runNow {
 		s.runAsync(name, "reload")
 	}
@@ -184,10 +189,7 @@ func (s *scheduler) start() {
 	s.d.mu.RLock()
 	names := slices.Sorted(maps.Keys(s.d.sources))
 	s.d.mu.RUnlock()
-	s.mu.Lock()
-	s.started = true
 	s.cron.Start()
-	s.mu.Unlock()
 	for _, name := range names {
 		s.runAsync(name, "start")
 	}
@@ -219,8 +221,6 @@ func (s *scheduler) run(name, trigger string) {
 
 // stop stops the cron; runs going on are waited for by the daemon.
 func (s *scheduler) stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.cron.Stop()
 }
 
@@ -228,12 +228,11 @@ func (s *scheduler) stop() {
 func (s *scheduler) next(name string) *time.Time {
 	s.mu.Lock()
 	id, ok := s.entries[name]
-	c := s.cron
 	s.mu.Unlock()
 	if !ok {
 		return nil
 	}
-	if t := c.Entry(id).Next; !t.IsZero() {
+	if t := s.cron.Entry(id).Next; !t.IsZero() {
 		return &t
 	}
 	return nil
@@ -245,13 +244,10 @@ func (s *scheduler) alive(timeout time.Duration) bool {
 	if !s.probe.CompareAndSwap(false, true) {
 		return false
 	}
-	s.mu.Lock()
-	c := s.cron
-	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		defer s.probe.Store(false)
-		c.Entries() // answered by the cron's loop while it runs
+		s.cron.Entries() // answered by the cron's loop while it runs
 		close(done)
 	}()
 	select {

@@ -119,6 +119,14 @@ func (d *daemon) serve(ctx context.Context, hup <-chan os.Signal) error {
 	if err != nil {
 		return err
 	}
+	// A new webhook's position (the end of the change log, by default) is
+	// stored before any plan can apply: the SCIM and API requests the
+	// listener lets in, the rules re-derived below, the runs at start.
+	if disp != nil {
+		if err := disp.Init(ctx); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", d.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -215,20 +223,16 @@ func (d *daemon) removeSources(ctx context.Context, cfg *config.Config) {
 	}
 }
 
-// seedMetrics sets each source's last successful sync from the stored runs,
-// so a restart does not reset it.
+// seedMetrics sets each source's last successful sync (applied, or no
+// changes) from its last 50 stored runs, so a restart does not reset it.
 func (d *daemon) seedMetrics(ctx context.Context) {
 	for _, s := range d.cfg.Sources {
 		runs, err := d.store.Runs(ctx, s.Name, 50)
 		if err != nil {
+			d.log.Warn("reading the last runs for the metrics", "source", s.Name, "err", err)
 			return
 		}
-		for _, r := range runs {
-			if r.Outcome != reconcile.RunFailed {
-				d.metrics.SetLastSuccess(s.Name, r.Finished)
-				break
-			}
-		}
+		d.metrics.SeedLastSuccess(runs)
 	}
 }
 

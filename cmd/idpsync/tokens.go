@@ -8,8 +8,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/idpsync/idpsync/config"
 	"github.com/idpsync/idpsync/reconcile"
 	"github.com/idpsync/idpsync/store/sqlite"
+	"github.com/idpsync/idpsync/webui"
 )
 
 func (c *cli) tokensCmd() *cobra.Command {
@@ -111,14 +114,23 @@ func newToken() (string, [32]byte) {
 // from each SCIM source's token_env / token_file (hashed at start).
 type tokenAuth struct {
 	db      *sqlite.Store
-	sources map[string]bool     // SCIM source → enabled
-	static  map[[32]byte]string // hash of a configured token → source
-	touched sync.Map            // token id → time.Time of the last recorded use
+	sources map[string]bool         // SCIM source → enabled
+	static  map[[32]byte]*configUse // hash of a configured token → where it comes from, and its use
+	config  []*configUse            // the configured tokens, in configuration order
+	touched sync.Map                // token id → time.Time of the last recorded use
 	now     func() time.Time
 }
 
+// configUse is a token config.toml gives and its last use. The use is kept
+// in memory only (config tokens have no row in the store): a restart
+// forgets it; a reload carries it over (carry).
+type configUse struct {
+	source, key string       // the SCIM source, and token_env or token_file
+	last        atomic.Int64 // Unix nanoseconds of the last use; 0: none
+}
+
 func newTokenAuth(db *sqlite.Store, cfg *config.Config) (*tokenAuth, error) {
-	a := &tokenAuth{db: db, sources: map[string]bool{}, static: map[[32]byte]string{}, now: time.Now}
+	a := &tokenAuth{db: db, sources: map[string]bool{}, static: map[[32]byte]*configUse{}, now: time.Now}
 	for i := range cfg.Sources {
 		s := &cfg.Sources[i]
 		if s.Type != "scim" || s.SCIM == nil {
@@ -129,13 +141,45 @@ func newTokenAuth(db *sqlite.Store, cfg *config.Config) (*tokenAuth, error) {
 			if tok.err != nil {
 				return nil, fmt.Errorf("source %q: %w", s.Name, tok.err)
 			}
-			a.static[sha256.Sum256([]byte(tok.value))] = s.Name
+			h := sha256.Sum256([]byte(tok.value))
+			if old, dup := a.static[h]; dup { // given twice: the last one given counts, as it always has
+				a.config = slices.DeleteFunc(a.config, func(c *configUse) bool { return c == old })
+			}
+			use := &configUse{source: s.Name, key: tok.key}
+			a.static[h] = use
+			a.config = append(a.config, use)
 		}
 	}
 	return a, nil
 }
 
+// carry keeps the last uses old recorded for the tokens a keeps (same
+// token, same source and key): a reload does not forget them.
+func (a *tokenAuth) carry(old *tokenAuth) {
+	if old == nil {
+		return
+	}
+	for h, use := range a.static {
+		if prev, ok := old.static[h]; ok && prev.source == use.source && prev.key == use.key {
+			use.last.Store(prev.last.Load())
+		}
+	}
+}
+
+// activity lists the configured tokens and their last use, for the admin UI.
+func (a *tokenAuth) activity() []webui.TokenActivity {
+	out := make([]webui.TokenActivity, len(a.config))
+	for i, c := range a.config {
+		out[i] = webui.TokenActivity{Source: c.source, Key: c.key}
+		if ns := c.last.Load(); ns != 0 {
+			out[i].LastUsed = time.Unix(0, ns)
+		}
+	}
+	return out
+}
+
 type configured struct {
+	key   string // token_env or token_file
 	value string
 	err   error
 }
@@ -147,16 +191,16 @@ func configuredTokens(env, file string) []configured {
 	var out []configured
 	if env != "" {
 		if v := strings.TrimSpace(os.Getenv(env)); v != "" {
-			out = append(out, configured{value: v})
+			out = append(out, configured{key: "token_env", value: v})
 		}
 	}
 	if file != "" {
 		b, err := os.ReadFile(file)
 		switch {
 		case err != nil:
-			out = append(out, configured{err: fmt.Errorf("token_file: %w", err)})
+			out = append(out, configured{key: "token_file", err: fmt.Errorf("token_file: %w", err)})
 		case strings.TrimSpace(string(b)) != "":
-			out = append(out, configured{value: strings.TrimSpace(string(b))})
+			out = append(out, configured{key: "token_file", value: strings.TrimSpace(string(b))})
 		}
 	}
 	return out
@@ -164,9 +208,10 @@ func configuredTokens(env, file string) []configured {
 
 func (a *tokenAuth) Authenticate(ctx context.Context, token string) (string, error) {
 	h := sha256.Sum256([]byte(token))
-	for hash, source := range a.static {
+	for hash, use := range a.static {
 		if subtle.ConstantTimeCompare(hash[:], h[:]) == 1 {
-			return source, nil
+			use.last.Store(a.now().UnixNano())
+			return use.source, nil
 		}
 	}
 	t, err := a.db.TokenByHash(ctx, h[:])

@@ -8,6 +8,13 @@ import (
 	"github.com/idpsync/idpsync/reconcile"
 )
 
+// LastSeq returns the seq of the change log's last record; 0 when it is empty.
+func (s *Store) LastSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.db.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM change_log").Scan(&seq)
+	return seq, s.dbError(err, "read the change log")
+}
+
 // Changes returns change-log records with Seq > f.After, oldest first, at
 // most f.Limit of them (0: all), only f.UserID's when it is set.
 func (s *Store) Changes(ctx context.Context, f reconcile.ChangeFilter) ([]reconcile.ChangeRecord, error) {

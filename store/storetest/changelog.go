@@ -10,6 +10,9 @@ import (
 
 func testChangeLog(t *testing.T, open Opener) {
 	s := open(t)
+	if last, err := s.LastSeq(t.Context()); err != nil || last != 0 {
+		t.Errorf("LastSeq of an empty log = %d, %v; want 0", last, err)
+	}
 	p1 := plan(reconcile.KindSync, create("alice", "okta", "o-1", "viewer", "editor"), create("bob", "okta", "o-2"))
 	p1.Source, p1.Actor = "okta", "schedule"
 	mustApply(t, s, p1)
@@ -37,6 +40,10 @@ func testChangeLog(t *testing.T, open Opener) {
 		if r.PlanID != wantPlan || r.Actor != wantActor || r.Time.IsZero() {
 			t.Errorf("record %d: plan %d actor %q time %v, want plan %d actor %q and a time", i, r.PlanID, r.Actor, r.Time, wantPlan, wantActor)
 		}
+	}
+
+	if last, err := s.LastSeq(t.Context()); err != nil || last != all[len(all)-1].Seq {
+		t.Errorf("LastSeq = %d, %v; want %d", last, err, all[len(all)-1].Seq)
 	}
 
 	t.Run("content", func(t *testing.T) {

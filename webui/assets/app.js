@@ -22,3 +22,12 @@ document.addEventListener("submit", function (ev) {
     form.setAttribute("aria-busy", "true");
   }
 });
+
+// A page that shows a message (a form's outcome, or why it was refused)
+// moves focus to it, so that keyboard and screen reader users start there.
+document.addEventListener("DOMContentLoaded", function () {
+  var message = document.getElementById("flash") || document.getElementById("mappings-error");
+  if (message) {
+    message.focus();
+  }
+});
