@@ -58,18 +58,11 @@ func (s *Store) APITokens(ctx context.Context) ([]APIToken, error) {
 	var out []APIToken
 	for rows.Next() {
 		var t APIToken
-		var created string
-		var used, revoked sql.NullString
-		if err := rows.Scan(&t.ID, &t.Name, &t.Scope, &created, &used, &revoked); err != nil {
+		var d tokenDates
+		if err := rows.Scan(append([]any{&t.ID, &t.Name, &t.Scope}, d.dest()...)...); err != nil {
 			return nil, s.dbError(err, "list API tokens")
 		}
-		if t.Created, err = parseTime(created); err != nil {
-			return nil, err
-		}
-		if t.LastUsed, err = parseNullTime(used); err != nil {
-			return nil, err
-		}
-		if t.Revoked, err = parseNullTime(revoked); err != nil {
+		if t.Created, t.LastUsed, t.Revoked, err = d.parse(); err != nil {
 			return nil, err
 		}
 		out = append(out, t)
@@ -80,15 +73,7 @@ func (s *Store) APITokens(ctx context.Context) ([]APIToken, error) {
 // RevokeAPIToken revokes an API token by id; ENOTFOUND if there is no valid
 // token with that id.
 func (s *Store) RevokeAPIToken(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`,
-		formatTime(s.clock()), id)
-	if err != nil {
-		return s.dbError(err, "revoke API token")
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return reconcile.Errorf(reconcile.ENOTFOUND, "no valid API token %q", id)
-	}
-	return nil
+	return s.revoke(ctx, "api_tokens", "API token", id)
 }
 
 // APITokenByHash returns the id, name and scope of the valid API token whose

@@ -45,18 +45,11 @@ func (s *Store) Tokens(ctx context.Context, source string) ([]Token, error) {
 	var out []Token
 	for rows.Next() {
 		var t Token
-		var created string
-		var used, revoked sql.NullString
-		if err := rows.Scan(&t.ID, &t.Source, &created, &used, &revoked); err != nil {
+		var d tokenDates
+		if err := rows.Scan(append([]any{&t.ID, &t.Source}, d.dest()...)...); err != nil {
 			return nil, s.dbError(err, "list tokens")
 		}
-		if t.Created, err = parseTime(created); err != nil {
-			return nil, err
-		}
-		if t.LastUsed, err = parseNullTime(used); err != nil {
-			return nil, err
-		}
-		if t.Revoked, err = parseNullTime(revoked); err != nil {
+		if t.Created, t.LastUsed, t.Revoked, err = d.parse(); err != nil {
 			return nil, err
 		}
 		out = append(out, t)
@@ -66,15 +59,40 @@ func (s *Store) Tokens(ctx context.Context, source string) ([]Token, error) {
 
 // RevokeToken revokes a token by id; ENOTFOUND if there is no valid token with that id.
 func (s *Store) RevokeToken(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`,
+	return s.revoke(ctx, "tokens", "token", id)
+}
+
+// revoke revokes the valid token id of table (tokens or api_tokens); what
+// names its kind in errors.
+func (s *Store) revoke(ctx context.Context, table, what, id string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE `+table+` SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`,
 		formatTime(s.clock()), id)
 	if err != nil {
-		return s.dbError(err, "revoke token")
+		return s.dbError(err, "revoke %s", what)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return reconcile.Errorf(reconcile.ENOTFOUND, "no valid token %q", id)
+		return reconcile.Errorf(reconcile.ENOTFOUND, "no valid %s %q", what, id)
 	}
 	return nil
+}
+
+// tokenDates are the dates every kind of token keeps, as scanned.
+type tokenDates struct {
+	created       string
+	used, revoked sql.NullString
+}
+
+func (d *tokenDates) dest() []any { return []any{&d.created, &d.used, &d.revoked} }
+
+func (d *tokenDates) parse() (created, used, revoked time.Time, err error) {
+	if created, err = parseTime(d.created); err != nil {
+		return
+	}
+	if used, err = parseNullTime(d.used); err != nil {
+		return
+	}
+	revoked, err = parseNullTime(d.revoked)
+	return
 }
 
 // TokenByHash finds the valid token whose SHA-256 hash is hash; ENOTFOUND
