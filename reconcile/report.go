@@ -256,3 +256,36 @@ func members(n any) string {
 	}
 	return fmt.Sprintf("%v members", n)
 }
+
+// Detail is a change's one-line description in the change log, as the
+// CLI's changes command and the admin UI print it.
+func (c *Change) Detail() string {
+	switch c.Kind {
+	case ChangeGrant, ChangeRevoke:
+		return c.Role + ": " + c.Reason
+	case ChangeUpdate:
+		var parts []string
+		for _, k := range UserAttrs {
+			if n, ok := c.After[k]; ok {
+				parts = append(parts, fmt.Sprintf("%s %q → %q", k, c.Before[k], n))
+			}
+		}
+		return strings.Join(parts, "; ")
+	case ChangeCreate:
+		return "source " + c.Source
+	case ChangeGroupCreate:
+		return fmt.Sprintf("%v members", c.After["members"])
+	case ChangeGroupDelete:
+		return fmt.Sprintf("had %v members", c.Before["members"])
+	case ChangeGroupUpdate:
+		var parts []string
+		if n, ok := c.Before["displayName"]; ok {
+			parts = append(parts, fmt.Sprintf("renamed from %q", n))
+		}
+		if a, r := fmt.Sprint(c.After["membersAdded"]), fmt.Sprint(c.After["membersRemoved"]); a != "0" || r != "0" {
+			parts = append(parts, fmt.Sprintf("members %v → %v (+%s −%s)", c.Before["members"], c.After["members"], a, r))
+		}
+		return strings.Join(parts, "; ")
+	}
+	return c.Reason
+}

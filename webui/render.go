@@ -62,7 +62,7 @@ func loadPages(prefix string, now func() time.Time) (*pages, error) {
 		"count":   plural,
 		"summary": summaryText,
 		"effect":  effect,
-		"detail":  detail,
+		"detail":  func(c reconcile.Change) string { return c.Detail() },
 		"deref":   func(t *time.Time) time.Time { return *t },
 		"moveArgs": func(csrf string, item any, dir string) map[string]any {
 			return map[string]any{"CSRF": csrf, "Item": item, "Dir": dir}
@@ -234,39 +234,6 @@ func changeCounts(s reconcile.Summary, done bool) []string {
 		parts = append(parts, "change "+plural(g, "group"))
 	}
 	return parts
-}
-
-// detail is a change's one-line description in the change log (as the
-// CLI's changes command prints it).
-func detail(c reconcile.Change) string {
-	switch c.Kind {
-	case reconcile.ChangeGrant, reconcile.ChangeRevoke:
-		return c.Role + ": " + c.Reason
-	case reconcile.ChangeUpdate:
-		var parts []string
-		for _, k := range reconcile.UserAttrs {
-			if n, ok := c.After[k]; ok {
-				parts = append(parts, fmt.Sprintf("%s %q → %q", k, c.Before[k], n))
-			}
-		}
-		return strings.Join(parts, "; ")
-	case reconcile.ChangeCreate:
-		return "source " + c.Source
-	case reconcile.ChangeGroupCreate:
-		return fmt.Sprintf("%v members", c.After["members"])
-	case reconcile.ChangeGroupDelete:
-		return fmt.Sprintf("had %v members", c.Before["members"])
-	case reconcile.ChangeGroupUpdate:
-		var parts []string
-		if n, ok := c.Before["displayName"]; ok {
-			parts = append(parts, fmt.Sprintf("renamed from %q", n))
-		}
-		if a, r := fmt.Sprint(c.After["membersAdded"]), fmt.Sprint(c.After["membersRemoved"]); a != "0" || r != "0" {
-			parts = append(parts, fmt.Sprintf("members %v → %v (+%s −%s)", c.Before["members"], c.After["members"], a, r))
-		}
-		return strings.Join(parts, "; ")
-	}
-	return c.Reason
 }
 
 // urlQueryEscape escapes a query value.

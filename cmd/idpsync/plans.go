@@ -131,7 +131,7 @@ func (c *cli) changesCmd() *cobra.Command {
 						obj = "group " + r.Group
 					}
 					fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", r.Seq, r.Time.Local().Format(time.DateTime),
-						r.PlanID, r.Actor, r.Kind, obj, detail(&r.Change))
+						r.PlanID, r.Actor, r.Kind, obj, r.Detail())
 				}
 				return tw.Flush()
 			})
@@ -141,25 +141,6 @@ func (c *cli) changesCmd() *cobra.Command {
 	cmd.Flags().IntVar(&f.Limit, "limit", 0, "at most this many (0: all)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
-}
-
-// detail is a change's one-line description in the change log.
-func detail(c *reconcile.Change) string {
-	switch c.Kind {
-	case reconcile.ChangeGrant, reconcile.ChangeRevoke:
-		return c.Role + ": " + c.Reason
-	case reconcile.ChangeUpdate:
-		var parts []string
-		for _, k := range reconcile.UserAttrs {
-			if n, ok := c.After[k]; ok {
-				parts = append(parts, fmt.Sprintf("%s %q → %q", k, c.Before[k], n))
-			}
-		}
-		return strings.Join(parts, "; ")
-	case reconcile.ChangeCreate:
-		return "source " + c.Source
-	}
-	return c.Reason
 }
 
 func (c *cli) runsCmd() *cobra.Command {

@@ -39,30 +39,40 @@ func (s *Store) Changes(ctx context.Context, f reconcile.ChangeFilter) ([]reconc
 	defer rows.Close()
 	var out []reconcile.ChangeRecord
 	for rows.Next() {
-		var (
-			r                             reconcile.ChangeRecord
-			t                             string
-			groups, grants, before, after sql.NullString
-		)
-		if err := rows.Scan(&r.Seq, &t, &r.PlanID, &r.Actor, &r.Kind, &r.UserID, &r.User, &r.Source, &r.SourceID,
-			&r.Group, &r.Role, &groups, &grants, &r.Reason, &before, &after); err != nil {
-			return nil, s.dbError(err, "read the change log")
-		}
-		if r.Time, err = parseTime(t); err != nil {
+		r, err := s.scanChangeRecord(rows)
+		if err != nil {
 			return nil, err
-		}
-		for _, col := range []struct {
-			s sql.NullString
-			v any
-		}{{groups, &r.Groups}, {grants, &r.Grants}, {before, &r.Before}, {after, &r.After}} {
-			if !col.s.Valid {
-				continue
-			}
-			if err := json.Unmarshal([]byte(col.s.String), col.v); err != nil {
-				return nil, reconcile.Errorf(reconcile.EINTERNAL, "change %d: stored JSON: %w", r.Seq, err)
-			}
 		}
 		out = append(out, r)
 	}
 	return out, s.dbError(rows.Err(), "read the change log")
+}
+
+// scanChangeRecord reads a change-log row selected in Changes' column order.
+func (s *Store) scanChangeRecord(rows *sql.Rows) (reconcile.ChangeRecord, error) {
+	var (
+		r                             reconcile.ChangeRecord
+		t                             string
+		groups, grants, before, after sql.NullString
+	)
+	if err := rows.Scan(&r.Seq, &t, &r.PlanID, &r.Actor, &r.Kind, &r.UserID, &r.User, &r.Source, &r.SourceID,
+		&r.Group, &r.Role, &groups, &grants, &r.Reason, &before, &after); err != nil {
+		return r, s.dbError(err, "read the change log")
+	}
+	var err error
+	if r.Time, err = parseTime(t); err != nil {
+		return r, err
+	}
+	for _, col := range []struct {
+		s sql.NullString
+		v any
+	}{{groups, &r.Groups}, {grants, &r.Grants}, {before, &r.Before}, {after, &r.After}} {
+		if !col.s.Valid {
+			continue
+		}
+		if err := json.Unmarshal([]byte(col.s.String), col.v); err != nil {
+			return r, reconcile.Errorf(reconcile.EINTERNAL, "change %d: stored JSON: %w", r.Seq, err)
+		}
+	}
+	return r, nil
 }

@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
 	"strings"
 
 	"github.com/idpsync/idpsync/reconcile"
@@ -127,40 +125,11 @@ func (s *Store) ChangeLog(ctx context.Context, q ChangeQuery) ([]reconcile.Chang
 	defer rows.Close()
 	var out []reconcile.ChangeRecord
 	for rows.Next() {
-		r, err := scanChangeRecord(rows)
+		r, err := s.scanChangeRecord(rows)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, r)
 	}
 	return out, dbError(rows.Err(), "read the change log")
-}
-
-// scanChangeRecord reads a change-log row selected in Changes' column order.
-func scanChangeRecord(rows *sql.Rows) (reconcile.ChangeRecord, error) {
-	var (
-		r                             reconcile.ChangeRecord
-		t                             string
-		groups, grants, before, after sql.NullString
-	)
-	if err := rows.Scan(&r.Seq, &t, &r.PlanID, &r.Actor, &r.Kind, &r.UserID, &r.User, &r.Source, &r.SourceID,
-		&r.Group, &r.Role, &groups, &grants, &r.Reason, &before, &after); err != nil {
-		return r, dbError(err, "read the change log")
-	}
-	var err error
-	if r.Time, err = parseTime(t); err != nil {
-		return r, err
-	}
-	for _, col := range []struct {
-		s sql.NullString
-		v any
-	}{{groups, &r.Groups}, {grants, &r.Grants}, {before, &r.Before}, {after, &r.After}} {
-		if !col.s.Valid {
-			continue
-		}
-		if err := json.Unmarshal([]byte(col.s.String), col.v); err != nil {
-			return r, reconcile.Errorf(reconcile.EINTERNAL, "change %d: stored JSON: %w", r.Seq, err)
-		}
-	}
-	return r, nil
 }
